@@ -1,0 +1,97 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { PulseError } from '../errors.ts';
+
+/** Scopes a key can carry; `*` grants every scope. */
+export const SCOPES = [
+  'targeting:read', 'profiles:read', 'segments:read', 'segments:write', 'events:write', 'warehouse:read', 'admin',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Tenants become parts of subjects, Redis keys and ClickHouse values. */
+export const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A credential: the tenant comes from the key, never from the request. */
+export interface ApiKey {
+  readonly key: string;
+  readonly tenant: string;
+  readonly scopes: readonly (Scope | '*')[];
+}
+
+/** Who made a call, after authentication. */
+export interface Principal {
+  readonly tenant: string;
+  readonly scopes: readonly (Scope | '*')[];
+  /** A short, non-secret fingerprint of the key for logs and audit. */
+  readonly keyId: string;
+}
+
+const apiKeySchema = z.object({
+  key: z.string().min(16, 'key must be at least 16 characters'),
+  tenant: z.string().regex(TENANT_PATTERN, `tenant must match ${TENANT_PATTERN.source}`),
+  scopes: z.array(z.enum([...SCOPES, '*'])).min(1, 'at least one scope'),
+}).strict();
+
+/** Parses a JSON array of keys, reporting every problem with its place. */
+export function parseApiKeys(json: string): { ok: true; keys: ApiKey[] } | { ok: false; problems: string[] } {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (err) {
+    return { ok: false, problems: [`not valid JSON: ${(err as Error).message}`] };
+  }
+  const result = z.array(apiKeySchema).min(1, 'at least one key').safeParse(data);
+  if (!result.success) {
+    return { ok: false, problems: result.error.issues.map((i) => `${i.path.length ? `[${i.path.join('].[')}]` : 'keys'}: ${i.message}`) };
+  }
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const [i, k] of result.data.entries()) {
+    if (seen.has(k.key)) problems.push(`[${i}].key: duplicate key`);
+    seen.add(k.key);
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, keys: result.data };
+}
+
+/** A new random admin key (256 bits). */
+export function generateKey(): string {
+  return `pk_${randomBytes(32).toString('base64url')}`;
+}
+
+function fingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * Authenticates bearer keys. Keys are held by their SHA-256, so lookups neither compare secrets
+ * byte by byte nor keep plain keys in the lookup table.
+ */
+export class KeyRing {
+  readonly #byHash = new Map<string, Principal>();
+
+  constructor(keys: readonly ApiKey[]) {
+    for (const k of keys) {
+      const hash = fingerprint(k.key);
+      this.#byHash.set(hash, { tenant: k.tenant, scopes: k.scopes, keyId: hash.slice(0, 12) });
+    }
+  }
+
+  /** The principal for an `authorization` header value; UNAUTHENTICATED when absent or unknown. */
+  authenticate(authorization: string | undefined): Principal {
+    if (authorization === undefined || authorization === '') throw new PulseError('UNAUTHENTICATED', 'missing authorization: Bearer <key>');
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (m?.[1] === undefined) throw new PulseError('UNAUTHENTICATED', 'authorization must be "Bearer <key>"');
+    const principal = this.#byHash.get(fingerprint(m[1]));
+    if (principal === undefined) throw new PulseError('UNAUTHENTICATED', 'unknown key');
+    return principal;
+  }
+
+  /** Like authenticate, then PERMISSION_DENIED unless the key has `scope` (or `*`). */
+  authorize(authorization: string | undefined, scope: Scope): Principal {
+    const principal = this.authenticate(authorization);
+    if (!principal.scopes.includes('*') && !principal.scopes.includes(scope)) {
+      throw new PulseError('PERMISSION_DENIED', `key lacks scope ${scope}`);
+    }
+    return principal;
+  }
+}

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseApiKeys, type ApiKey } from '../auth/keys.ts';
+
+/** Validated, frozen configuration of one Pulse process. */
+export interface Config {
+  readonly natsUrl: string;
+  /** True when PULSE_NATS_URL was not given: `start` may run a local nats-server. */
+  readonly natsDefaulted: boolean;
+  readonly redisUrl: string;
+  readonly redisDefaulted: boolean;
+  /** Absent: embedded ClickHouse (chdb) under `<dataDir>/warehouse`. */
+  readonly clickhouseUrl: string | undefined;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly namespace: string;
+  /** Absent: `start` creates an admin key for tenant `default` under the data dir. */
+  readonly apiKeys: readonly ApiKey[] | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How long JetStream waits for an ack before redelivering an event. */
+  readonly ackWaitMs: number;
+  /** Largest number of NATS messages one processor batch takes. */
+  readonly batchSize: number;
+  /** Longest a partial batch waits for more messages. */
+  readonly batchWaitMs: number;
+  /** How long an event's messageId is remembered for de-duplication. */
+  readonly dedupTtlSeconds: number;
+}
+
+/** Every PULSE_* variable Pulse reads; any other PULSE_* variable is rejected as a typo. */
+export const CONFIG_VARIABLES = [
+  'PULSE_NATS_URL', 'PULSE_REDIS_URL', 'PULSE_CLICKHOUSE_URL', 'PULSE_GRPC_PORT', 'PULSE_HTTP_PORT',
+  'PULSE_HOST', 'PULSE_DATA_DIR', 'PULSE_NAMESPACE', 'PULSE_API_KEYS', 'PULSE_LOG_LEVEL',
+  'PULSE_ACK_WAIT_MS', 'PULSE_BATCH_SIZE', 'PULSE_BATCH_WAIT_MS', 'PULSE_DEDUP_TTL_SECONDS',
+] as const;
+
+/** Namespaces become parts of subjects, stream names, Redis keys and ClickHouse database names. */
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Thrown with every problem found, so an operator fixes them in one go. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Reads and validates the PULSE_* variables; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const known = new Set<string>(CONFIG_VARIABLES);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PULSE_') && !known.has(name)) problems.push(`${name}: unknown variable (known: ${CONFIG_VARIABLES.join(', ')})`);
+  }
+  const get = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const url = (name: (typeof CONFIG_VARIABLES)[number], protocols: readonly string[], fallback: string): string => {
+    const raw = get(name) ?? fallback;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) problems.push(`${name}: protocol must be one of ${protocols.join(', ')} (got ${u.protocol})`);
+    } catch {
+      problems.push(`${name}: not a URL: ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  };
+  const int = (name: (typeof CONFIG_VARIABLES)[number], fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}: must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const natsUrl = url('PULSE_NATS_URL', ['nats:', 'tls:'], 'nats://127.0.0.1:4222');
+  const redisUrl = url('PULSE_REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
+  const clickhouseRaw = get('PULSE_CLICKHOUSE_URL');
+  const clickhouseUrl = clickhouseRaw === undefined ? undefined : url('PULSE_CLICKHOUSE_URL', ['http:', 'https:'], clickhouseRaw);
+  const grpcPort = int('PULSE_GRPC_PORT', 50051, 0, 65535);
+  const httpPort = int('PULSE_HTTP_PORT', 8080, 0, 65535);
+  const host = get('PULSE_HOST') ?? '127.0.0.1';
+  const rawDir = get('PULSE_DATA_DIR') ?? '.pulse';
+  const dataDir = isAbsolute(rawDir) ? rawDir : resolve(cwd, rawDir);
+
+  const namespace = get('PULSE_NAMESPACE') ?? 'pulse';
+  if (!NAMESPACE_PATTERN.test(namespace)) problems.push(`PULSE_NAMESPACE: must match ${NAMESPACE_PATTERN.source} (got ${JSON.stringify(namespace)})`);
+
+  const logLevel = get('PULSE_LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`PULSE_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+
+  let apiKeys: readonly ApiKey[] | undefined;
+  const keysRaw = get('PULSE_API_KEYS');
+  if (keysRaw !== undefined) {
+    let text = keysRaw;
+    if (!keysRaw.startsWith('[')) {
+      try {
+        text = readFileSync(isAbsolute(keysRaw) ? keysRaw : resolve(cwd, keysRaw), 'utf8');
+      } catch (err) {
+        problems.push(`PULSE_API_KEYS: not a JSON array and not a readable file: ${(err as Error).message}`);
+        text = '';
+      }
+    }
+    if (text !== '') {
+      const parsed = parseApiKeys(text);
+      if (parsed.ok) apiKeys = parsed.keys;
+      else problems.push(...parsed.problems.map((p) => `PULSE_API_KEYS: ${p}`));
+    }
+  }
+
+  const ackWaitMs = int('PULSE_ACK_WAIT_MS', 30_000, 1_000, 3_600_000);
+  const batchSize = int('PULSE_BATCH_SIZE', 500, 1, 10_000);
+  const batchWaitMs = int('PULSE_BATCH_WAIT_MS', 20, 0, 10_000);
+  const dedupTtlSeconds = int('PULSE_DEDUP_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    natsUrl, natsDefaulted: get('PULSE_NATS_URL') === undefined,
+    redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined,
+    clickhouseUrl, grpcPort, httpPort, host, dataDir, namespace, apiKeys,
+    logLevel: logLevel as Config['logLevel'], ackWaitMs, batchSize, batchWaitMs, dedupTtlSeconds,
+  });
+}

@@ -1,0 +1,39 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _google_protobuf_ListValue__Output } from './google/protobuf/ListValue.js';
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from './google/protobuf/Struct.js';
+import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.js';
+import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from './google/protobuf/Value.js';
+import type { GetProfileRequest as _pulse_v1_GetProfileRequest, GetProfileRequest__Output as _pulse_v1_GetProfileRequest__Output } from './pulse/v1/GetProfileRequest.js';
+import type { Identifier as _pulse_v1_Identifier, Identifier__Output as _pulse_v1_Identifier__Output } from './pulse/v1/Identifier.js';
+import type { Profile as _pulse_v1_Profile, Profile__Output as _pulse_v1_Profile__Output } from './pulse/v1/Profile.js';
+import type { ProfileServiceClient as _pulse_v1_ProfileServiceClient, ProfileServiceDefinition as _pulse_v1_ProfileServiceDefinition } from './pulse/v1/ProfileService.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  google: {
+    protobuf: {
+      ListValue: MessageTypeDefinition<_google_protobuf_ListValue, _google_protobuf_ListValue__Output>
+      NullValue: EnumTypeDefinition
+      Struct: MessageTypeDefinition<_google_protobuf_Struct, _google_protobuf_Struct__Output>
+      Timestamp: MessageTypeDefinition<_google_protobuf_Timestamp, _google_protobuf_Timestamp__Output>
+      Value: MessageTypeDefinition<_google_protobuf_Value, _google_protobuf_Value__Output>
+    }
+  }
+  pulse: {
+    v1: {
+      GetProfileRequest: MessageTypeDefinition<_pulse_v1_GetProfileRequest, _pulse_v1_GetProfileRequest__Output>
+      Identifier: MessageTypeDefinition<_pulse_v1_Identifier, _pulse_v1_Identifier__Output>
+      Profile: MessageTypeDefinition<_pulse_v1_Profile, _pulse_v1_Profile__Output>
+      /**
+       * Profiles built from events. Requires scope `profiles:read`.
+       */
+      ProfileService: SubtypeConstructor<typeof grpc.Client, _pulse_v1_ProfileServiceClient> & { service: _pulse_v1_ProfileServiceDefinition }
+    }
+  }
+}
+

@@ -1,0 +1,10 @@
+// Original file: proto/pulse/v1/segment.proto
+
+
+export interface DeleteSegmentRequest {
+  'id'?: (string);
+}
+
+export interface DeleteSegmentRequest__Output {
+  'id': (string);
+}

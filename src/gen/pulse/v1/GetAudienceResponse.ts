@@ -1,0 +1,19 @@
+// Original file: proto/pulse/v1/targeting.proto
+
+import type { AudienceSegment as _pulse_v1_AudienceSegment, AudienceSegment__Output as _pulse_v1_AudienceSegment__Output } from '../../pulse/v1/AudienceSegment.js';
+
+export interface GetAudienceResponse {
+  /**
+   * Empty when no profile matches.
+   */
+  'profileId'?: (string);
+  'segments'?: (_pulse_v1_AudienceSegment)[];
+}
+
+export interface GetAudienceResponse__Output {
+  /**
+   * Empty when no profile matches.
+   */
+  'profileId': (string);
+  'segments': (_pulse_v1_AudienceSegment__Output)[];
+}

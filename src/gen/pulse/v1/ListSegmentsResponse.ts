@@ -1,0 +1,11 @@
+// Original file: proto/pulse/v1/segment.proto
+
+import type { Segment as _pulse_v1_Segment, Segment__Output as _pulse_v1_Segment__Output } from '../../pulse/v1/Segment.js';
+
+export interface ListSegmentsResponse {
+  'segments'?: (_pulse_v1_Segment)[];
+}
+
+export interface ListSegmentsResponse__Output {
+  'segments': (_pulse_v1_Segment__Output)[];
+}

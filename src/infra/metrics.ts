@@ -1,0 +1,28 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric Pulse exports, on one registry served at /metrics. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly eventsProcessed: Counter<'result'>;
+  readonly eventsDeadLettered: Counter<'reason'>;
+  readonly batchSeconds: Histogram;
+  readonly grpcHandlerSeconds: Histogram<'method' | 'code'>;
+  readonly segmentChanges: Counter<'kind'>;
+}
+
+/** Creates the registry with process metrics and Pulse's own. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pulse_process_' });
+  return {
+    registry,
+    eventsProcessed: new Counter({ name: 'pulse_events_processed_total', help: 'Events applied by processors, by result (applied, duplicate).', labelNames: ['result'], registers: [registry] }),
+    eventsDeadLettered: new Counter({ name: 'pulse_events_dead_lettered_total', help: 'Events sent to the DLQ, by reason kind.', labelNames: ['reason'], registers: [registry] }),
+    batchSeconds: new Histogram({ name: 'pulse_processor_batch_seconds', help: 'Time to process one batch, from decode to ack.', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+    grpcHandlerSeconds: new Histogram({
+      name: 'pulse_grpc_handler_seconds', help: 'Time inside Pulse from handler entry to response, by method and status.',
+      labelNames: ['method', 'code'], buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25], registers: [registry],
+    }),
+    segmentChanges: new Counter({ name: 'pulse_segment_changes_total', help: 'Segment membership changes, by kind (enter, exit).', labelNames: ['kind'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,25 @@
+import type { Struct } from '../gen/google/protobuf/Struct.ts';
+import type { Timestamp } from '../gen/google/protobuf/Timestamp.ts';
+import type { Value } from '../gen/google/protobuf/Value.ts';
+import type { Json, JsonObject } from '../json.ts';
+
+/** A JSON object as google.protobuf.Struct. */
+export function toStruct(obj: JsonObject): Struct {
+  const fields: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(obj)) fields[k] = toValue(v);
+  return { fields };
+}
+
+function toValue(v: Json): Value {
+  if (v === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(toValue) } };
+  return { structValue: toStruct(v) };
+}
+
+/** Epoch milliseconds as google.protobuf.Timestamp. */
+export function toTimestamp(ms: number): Timestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
