@@ -1,0 +1,156 @@
+import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, headers } from '@nats-io/transport-node';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { service as healthService } from 'grpc-health-check';
+import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { bearer, grpcClients, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+
+const ns = uniqueNamespace('e2e');
+const dir = tempDir();
+const ADMIN = 'admin-key-for-e2e-000001';
+const BIDDER = 'bidder-key-for-e2e-00001';
+const OTHER = 'other-tenant-key-e2e-0001';
+const keys = JSON.stringify([
+  { key: ADMIN, tenant: 'acme', scopes: ['*'] },
+  { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
+  { key: OTHER, tenant: 'globex', scopes: ['*'] },
+]);
+let pulse: PulseProcess;
+
+t.before(async () => {
+  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: keys });
+});
+
+t.teardown(async () => {
+  await pulse.stop('SIGKILL');
+  await cleanupNamespace(ns);
+  dir.remove();
+});
+
+async function publish(tenant: string, event: Record<string, unknown>): Promise<void> {
+  const nc = await connect({ servers: NATS_URL });
+  const h = headers();
+  h.set('Content-Type', 'application/json');
+  h.set('Nats-Msg-Id', String(event['messageId']));
+  await jetstream(nc).publish(`${ns}.events.${tenant}`, JSON.stringify(event), { headers: h });
+  await nc.close();
+}
+
+void t.test('an event published to NATS is looked up through gRPC and lands in ClickHouse', async (t) => {
+  const c = grpcClients(pulse.grpcPort);
+  t.teardown(() => c.close());
+  const admin = bearer(ADMIN);
+
+  const rule = JSON.stringify({ all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { event: 'Order Completed', op: 'gte', count: 1 }] });
+  const created = await c.createSegment({ id: 'pro-buyers', name: 'Pro buyers', rule }, admin);
+  t.match(created, { id: 'pro-buyers', name: 'Pro buyers', rule });
+  const listed = await c.listSegments({}, admin);
+  t.same(listed.segments.map((s) => s.id), ['pro-buyers']);
+  const got = await c.getSegment({ id: 'pro-buyers' }, admin);
+  t.equal(got.rule, rule);
+
+  await publish('acme', { type: 'identify', messageId: 'e2e-1', userId: 'user-42', anonymousId: 'anon-42', traits: { plan: 'pro', name: 'Ada' }, timestamp: '2026-11-01T10:00:00.000Z' });
+  await publish('acme', { type: 'track', messageId: 'e2e-2', anonymousId: 'anon-42', event: 'Order Completed', properties: { revenue: 99.5 }, timestamp: '2026-11-01T10:05:00.000Z' });
+
+  const audience = await eventually(async () => {
+    const r = await c.getAudience({ identifiers: [{ type: 'user_id', id: 'user-42' }] }, bearer(BIDDER));
+    return r.segments.length > 0 ? r : undefined;
+  }, 20_000, 'GetAudience to return the segment');
+  t.same(audience.segments.map((s) => ({ id: s.id, name: s.name })), [{ id: 'pro-buyers', name: 'Pro buyers' }]);
+  t.ok(audience.profileId, 'the profile id is returned');
+
+  const profile = await c.getProfile({ identifiers: [{ type: 'anonymous_id', id: 'anon-42' }] }, admin);
+  t.equal(profile.id, audience.profileId, 'the same profile by another identifier');
+  t.same(profile.identifiers.map((i) => `${i.type}:${i.id}`).sort(), ['anonymous_id:anon-42', 'user_id:user-42']);
+  t.same(profile.traits?.fields['plan'], { stringValue: 'pro', kind: 'stringValue' });
+  t.same(profile.traits?.fields['name'], { stringValue: 'Ada', kind: 'stringValue' });
+  t.equal(profile.firstSeen?.seconds, String(Date.parse('2026-11-01T10:00:00.000Z') / 1000));
+  t.equal(profile.lastSeen?.seconds, String(Date.parse('2026-11-01T10:05:00.000Z') / 1000));
+  t.equal(profile.eventCounts['Order Completed'], '1');
+
+  const unknown = await c.getAudience({ identifiers: [{ type: 'user_id', id: 'nobody' }] }, bearer(BIDDER));
+  t.same({ profileId: unknown.profileId, segments: unknown.segments }, { profileId: '', segments: [] }, 'an unknown user is an empty response');
+  const otherTenant = await c.getAudience({ identifiers: [{ type: 'user_id', id: 'user-42' }] }, bearer(OTHER));
+  t.equal(otherTenant.profileId, '', 'another tenant does not see acme\'s profile');
+
+  const sql = await runCli(['sql', `SELECT message_id, type, event, profile_id FROM ${ns}.events WHERE tenant = 'acme' ORDER BY message_id`], pulse.env);
+  t.equal(sql.code, 0, sql.stderr);
+  t.match(sql.stdout, /e2e-1\s+\|\s+identify/);
+  t.match(sql.stdout, /e2e-2\s+\|\s+track\s+\|\s+Order Completed/);
+  t.match(sql.stdout, audience.profileId);
+  t.match(sql.stdout, /\(2 rows\)/);
+  const write = await runCli(['sql', `DROP TABLE ${ns}.events`], pulse.env);
+  t.equal(write.code, 2, 'pulse sql refuses statements that write');
+  t.match(write.stderr, /only SELECT/);
+
+  const deleted = await c.deleteSegment({ id: 'pro-buyers' }, admin);
+  t.equal(deleted.deleted, true);
+  const after = await c.getAudience({ identifiers: [{ type: 'user_id', id: 'user-42' }] }, bearer(BIDDER));
+  t.same(after.segments, [], 'a deleted segment is no longer returned');
+});
+
+void t.test('every call is authenticated and scoped', async (t) => {
+  const c = grpcClients(pulse.grpcPort);
+  t.teardown(() => c.close());
+  const req = { identifiers: [{ type: 'user_id', id: 'x' }] };
+  await t.rejects(c.getAudience(req, bearer(undefined)), { code: grpc.status.UNAUTHENTICATED });
+  await t.rejects(c.getAudience(req, bearer('wrong-key-0000000000')), { code: grpc.status.UNAUTHENTICATED });
+  await t.rejects(c.createSegment({ id: 's1', name: 'S', rule: '{"trait":"a","op":"exists"}' }, bearer(BIDDER)), { code: grpc.status.PERMISSION_DENIED });
+  await t.rejects(c.getProfile(req, bearer(BIDDER)), { code: grpc.status.PERMISSION_DENIED });
+});
+
+void t.test('bad requests get INVALID_ARGUMENT naming the field', async (t) => {
+  const c = grpcClients(pulse.grpcPort);
+  t.teardown(() => c.close());
+  const admin = bearer(ADMIN);
+  await t.rejects(c.createSegment({ id: 's2', name: 'S', rule: '{"all":[{"trait":"a","op":"gt","value":1}]}' }, admin),
+    { code: grpc.status.INVALID_ARGUMENT, details: /rule\.all\[0\]\.op/ });
+  await t.rejects(c.getAudience({ identifiers: [] }, admin), { code: grpc.status.INVALID_ARGUMENT, details: /identifiers/ });
+  await t.rejects(c.getAudience({ identifiers: [{ type: 'shoe_size', id: '42' }] }, admin), { code: grpc.status.INVALID_ARGUMENT, details: /identifiers\[0\]: unknown identifier type/ });
+  await t.rejects(c.getProfile({ identifiers: [{ type: 'user_id', id: 'nobody' }] }, admin), { code: grpc.status.NOT_FOUND });
+  await t.rejects(c.getSegment({ id: 'nope' }, admin), { code: grpc.status.NOT_FOUND });
+});
+
+void t.test('health, reflection, /healthz and /metrics', async (t) => {
+  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const health = new Health(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (req: object, cb: (err: grpc.ServiceError | null, res: { status: string }) => void) => void>;
+  const status = await new Promise<string>((resolve, reject) => {
+    health['check']?.({ service: 'pulse.v1.TargetingService' }, (err, res) => (err ? reject(err) : resolve(res.status)));
+  });
+  t.equal(status, 'SERVING');
+  health.close();
+
+  const require = createRequire(import.meta.url);
+  const protoDir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
+  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [protoDir], keepCase: true, defaults: true, oneofs: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
+  const reflection = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure());
+  const services = await new Promise<string[]>((resolve, reject) => {
+    const stream = (reflection as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
+    stream.on('data', (res) => { resolve((res.list_services_response?.service ?? []).map((s: { name: string }) => s.name)); stream.end(); });
+    stream.on('error', reject);
+    stream.write({ list_services: '' });
+  });
+  reflection.close();
+  for (const s of ['pulse.v1.TargetingService', 'pulse.v1.ProfileService', 'pulse.v1.SegmentService']) t.ok(services.includes(s), `reflection lists ${s}`);
+
+  const healthz = await fetch(`http://127.0.0.1:${pulse.httpPort}/healthz`);
+  t.equal(healthz.status, 200);
+  t.same(await healthz.json(), { status: 'ok', checks: { nats: 'ok', redis: 'ok', clickhouse: 'ok' } });
+  const metrics = await (await fetch(`http://127.0.0.1:${pulse.httpPort}/metrics`)).text();
+  t.match(metrics, /pulse_events_processed_total\{result="applied"\} [1-9]/);
+  t.match(metrics, /pulse_grpc_handler_seconds_bucket\{le="0.001",method="GetAudience",code="OK"\}/);
+});
+
+void t.test('SIGTERM drains and exits 0 within 10 s; the warehouse is then readable directly', async (t) => {
+  const r = await pulse.stop('SIGTERM');
+  t.equal(r.code, 0, `exit code 0 (output: ${pulse.output().slice(-500)})`);
+  t.ok(r.ms < 10_000, `exited in ${r.ms} ms`);
+  const sql = await runCli(['sql', `SELECT count() AS events FROM ${ns}.events`], pulse.env);
+  t.equal(sql.code, 0, sql.stderr);
+  t.match(sql.stdout, /events\s*\n-+\s*\n2\s*\n\(1 row\)/);
+});
