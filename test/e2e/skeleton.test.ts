@@ -131,7 +131,10 @@ void t.test('health, reflection, /healthz and /metrics', async (t) => {
   const reflection = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure());
   const services = await new Promise<string[]>((resolve, reject) => {
     const stream = (reflection as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
-    stream.on('data', (res) => { resolve((res.list_services_response?.service ?? []).map((s: { name: string }) => s.name)); stream.end(); });
+    stream.on('data', (res: { list_services_response?: { service: { name: string }[] } }) => {
+      resolve((res.list_services_response?.service ?? []).map((s) => s.name));
+      stream.end();
+    });
     stream.on('error', reject);
     stream.write({ list_services: '' });
   });
