@@ -48,14 +48,14 @@ function adminKey(keys: readonly ApiKey[] | undefined, scope: string): ApiKey | 
   return keys?.find((k) => k.scopes.includes('*') || k.scopes.includes(scope as never));
 }
 
-async function ensureStack(config: Config, detached: boolean): Promise<void> {
+async function ensureStack(config: Config, keepRunning: boolean): Promise<void> {
   const log = (line: string) => print(line);
   for (const [kind, url, defaulted] of [['nats', config.natsUrl, config.natsDefaulted], ['redis', config.redisUrl, config.redisDefaulted]] as const) {
     const u = new URL(url);
     const local = ['127.0.0.1', 'localhost'].includes(u.hostname);
     if (!defaulted && !local) continue;
-    const child = await ensureLocalServer(kind, Number(u.port || (kind === 'nats' ? 4222 : 6379)), config.dataDir, { detached, log });
-    if (child && !detached) {
+    const child = await ensureLocalServer(kind, Number(u.port || (kind === 'nats' ? 4222 : 6379)), config.dataDir, { keepRunning, log });
+    if (child && !keepRunning) {
       const stop = () => child.kill('SIGTERM');
       process.once('exit', stop);
     }

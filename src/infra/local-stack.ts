@@ -58,17 +58,20 @@ function install(server: LocalServer, log: (line: string) => void): void {
  * Makes sure a server answers on 127.0.0.1:port: uses the one already listening, otherwise
  * starts a local one with data under `dataDir` (installing its Debian package when missing and
  * running as root). Returns the started child, or undefined when an existing server was used.
+ * With `keepRunning` the server outlives this process (`pulse stack up`).
  */
 export async function ensureLocalServer(
-  kind: keyof typeof SERVERS, port: number, dataDir: string, options: { detached: boolean; log: (line: string) => void },
+  kind: keyof typeof SERVERS, port: number, dataDir: string, options: { keepRunning: boolean; log: (line: string) => void },
 ): Promise<ChildProcess | undefined> {
   if (await probe('127.0.0.1', port)) return undefined;
   const server: LocalServer = SERVERS[kind];
   if (!which(server.binary)) install(server, options.log);
   mkdirSync(join(dataDir, kind), { recursive: true });
   const logFd = openSync(join(dataDir, `${kind}.log`), 'a');
-  const child = spawn(server.binary, server.args(dataDir, port), { stdio: ['ignore', logFd, logFd], detached: options.detached });
-  if (options.detached) child.unref();
+  // Its own process group: a Ctrl-C at the terminal reaches Pulse, which drains before it stops
+  // the server, instead of killing the server under the drain.
+  const child = spawn(server.binary, server.args(dataDir, port), { stdio: ['ignore', logFd, logFd], detached: true });
+  if (options.keepRunning) child.unref();
   for (let i = 0; i < 100; i++) {
     if (await probe('127.0.0.1', port)) {
       options.log(`started ${server.name} on 127.0.0.1:${port} (data in ${join(dataDir, kind)}, log ${join(dataDir, `${kind}.log`)})`);
