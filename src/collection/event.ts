@@ -21,6 +21,8 @@ export interface PulseEvent {
   readonly context: JsonObject;
   /** Every identifier the event carries: userId, anonymousId and context.externalIds. */
   readonly identifiers: readonly Identifier[];
+  /** Type-specific fields kept as given: `previousId` (alias), `groupId` (group). */
+  readonly extra: JsonObject;
 }
 
 /** Why an event was refused, naming the field. */
@@ -108,11 +110,14 @@ export function normalizeEvent(input: unknown, defaultTimestamp: number): { ok: 
   const traits: JsonObject = { ...(e.type === 'identify' || e.type === 'group' ? {} : asObject(context['traits'])), ...(e.traits ?? {}) };
   const name = e.type === 'track' ? (e.event ?? '') : e.type === 'page' || e.type === 'screen' ? (e.name ?? '') : '';
   const unique = dedupeIdentifiers(identifiers);
+  const extra: JsonObject = {};
+  if (e.previousId !== undefined) extra['previousId'] = e.previousId;
+  if (e.groupId !== undefined) extra['groupId'] = e.groupId;
   return {
     ok: true,
     event: {
       type: e.type, messageId: e.messageId, timestamp: ts, userId, anonymousId, event: name,
-      properties: e.properties ?? {}, traits, context, identifiers: unique,
+      properties: e.properties ?? {}, traits, context, identifiers: unique, extra,
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { PulseError } from '../errors.ts';
 import type { QueryParams, Warehouse } from '../warehouse/port.ts';
 
@@ -8,7 +8,8 @@ export class ServerWarehouse implements Warehouse {
   readonly #client: ClickHouseClient;
 
   constructor(url: string) {
-    this.#client = createClient({ url, request_timeout: 30_000, application: 'pulse' });
+    // The client's own logger would print failures a second time; PulseError carries them.
+    this.#client = createClient({ url, request_timeout: 30_000, application: 'pulse', log: { level: ClickHouseLogLevel.OFF } });
   }
 
   async exec(sql: string): Promise<void> {
