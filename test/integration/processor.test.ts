@@ -126,7 +126,7 @@ void t.test('events build profiles and segments, land in ClickHouse, bad input g
   const dlqInfo = await jsm.streams.info(names.dlq);
   t.equal(dlqInfo.state.messages, 3, 'three dead letters');
   const dlq = await jetstream(nc).consumers.get(names.dlq);
-  const letters = [];
+  const letters: { reason: string | undefined; field: string | undefined; index: string | undefined; subject: string; body: string }[] = [];
   for await (const m of await dlq.fetch({ max_messages: 3, expires: 2_000 })) {
     letters.push({ reason: m.headers?.get(DLQ_HEADERS.reason), field: m.headers?.get(DLQ_HEADERS.field), index: m.headers?.get(DLQ_HEADERS.index), subject: m.subject, body: m.string() });
     if (letters.length === 3) break;
