@@ -131,7 +131,7 @@ void t.test('events build profiles and segments, land in ClickHouse, bad input g
     letters.push({ reason: m.headers?.get(DLQ_HEADERS.reason), field: m.headers?.get(DLQ_HEADERS.field), index: m.headers?.get(DLQ_HEADERS.index), subject: m.subject, body: m.string() });
     if (letters.length === 3) break;
   }
-  const byField = Object.fromEntries(letters.map((l) => [l.field, l]));
+  const byField = Object.fromEntries(letters.map((l) => [l.field ?? '', l] as const));
   t.match(byField['body'], { subject: `${ns}.dlq.acme`, index: '-1', body: 'this is not json', reason: /not valid JSON/ });
   t.match(byField['event'], { index: '1', reason: 'event: required for track' });
   t.match(byField['messageId'], { index: '2', reason: /messageId/ });
