@@ -4,6 +4,8 @@ import type { EventProblem } from './event.ts';
 export interface SourceMessage {
   readonly subject: string;
   readonly data: Uint8Array;
+  /** The Content-Type header: application/json (default) or application/x-protobuf. */
+  readonly contentType: string;
   /** Publish time, epoch ms: stable across redeliveries, so it is the default event time. */
   readonly publishedAt: number;
   readonly redelivered: boolean;

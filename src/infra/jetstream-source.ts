@@ -28,6 +28,7 @@ function toSource(m: JsMsg): SourceMessage {
   return {
     subject: m.subject,
     data: m.data,
+    contentType: m.headers?.get('Content-Type') || 'application/json',
     publishedAt: Math.floor(m.info.timestampNanos / 1e6),
     redelivered: m.info.redelivered,
     seq: m.seq,
