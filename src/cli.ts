@@ -20,6 +20,7 @@ const USAGE = `pulse <command>
   sql "<SELECT ...>"                 run a read-only query on the warehouse and print a table
   send --tenant T '<event JSON>'     publish one Segment-spec event (or {"batch": [...]}) to NATS
   lookup --type T --id ID            GetAudience for one identifier through gRPC
+  segments list | create [--id ID] --name N --rule '<JSON>' | delete --id ID
 
 Configuration comes from PULSE_* variables (see README).`;
 
@@ -163,17 +164,21 @@ async function send(config: Config, tenant: string, json: string): Promise<numbe
   return 0;
 }
 
-async function lookup(config: Config, type: string, id: string): Promise<number> {
-  const key = adminKey(resolveKeys(config, false), 'targeting:read');
-  const pkg = loadPulseGrpc();
-  const client = new pkg.pulse.v1.TargetingService(`${config.host}:${config.grpcPort}`, grpc.credentials.createInsecure());
+type ServiceName = 'TargetingService' | 'SegmentService';
+
+/** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
+async function grpcCall(config: Config, command: string, service: ServiceName, method: string, request: object, scope: string): Promise<number> {
+  const key = adminKey(resolveKeys(config, false), scope);
+  const Client = loadPulseGrpc().pulse.v1[service] as unknown as grpc.ServiceClientConstructor;
+  const client = new Client(`${config.host}:${config.grpcPort}`, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${key?.key ?? ''}`);
+  const fn = (client as unknown as Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>)[method];
   return new Promise((resolve) => {
-    client.GetAudience({ identifiers: [{ type, id }] }, md, (err, res) => {
+    fn?.call(client, request, md, (err, res) => {
       client.close();
       if (err) {
-        process.stderr.write(`pulse lookup: ${err.details || err.message}\n`);
+        process.stderr.write(`pulse ${command}: ${err.details || err.message}\n`);
         resolve(1);
         return;
       }
@@ -187,7 +192,10 @@ async function lookup(config: Config, type: string, id: string): Promise<number>
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv], allowPositionals: true, strict: true,
-    options: { role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help === true || command === undefined) {
@@ -224,7 +232,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await send(config, values.tenant, rest[0]);
       case 'lookup':
         if (values.type === undefined || values.id === undefined) break;
-        return await lookup(config, values.type, values.id);
+        return await grpcCall(config, 'lookup', 'TargetingService', 'GetAudience', { identifiers: [{ type: values.type, id: values.id }] }, 'targeting:read');
+      case 'segments':
+        if (rest[0] === 'list') return await grpcCall(config, 'segments list', 'SegmentService', 'ListSegments', {}, 'segments:read');
+        if (rest[0] === 'create' && values.name !== undefined && values.rule !== undefined) {
+          return await grpcCall(config, 'segments create', 'SegmentService', 'CreateSegment', { id: values.id ?? '', name: values.name, rule: values.rule }, 'segments:write');
+        }
+        if (rest[0] === 'delete' && values.id !== undefined) return await grpcCall(config, 'segments delete', 'SegmentService', 'DeleteSegment', { id: values.id }, 'segments:write');
+        break;
     }
   } catch (err) {
     if (err instanceof StackError || err instanceof ConfigError) {

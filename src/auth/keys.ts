@@ -42,7 +42,7 @@ export function parseApiKeys(json: string): { ok: true; keys: ApiKey[] } | { ok:
   }
   const result = z.array(apiKeySchema).min(1, 'at least one key').safeParse(data);
   if (!result.success) {
-    return { ok: false, problems: result.error.issues.map((i) => `${i.path.length ? `[${i.path.join('].[')}]` : 'keys'}: ${i.message}`) };
+    return { ok: false, problems: result.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`) };
   }
   const seen = new Set<string>();
   const problems: string[] = [];
@@ -51,6 +51,12 @@ export function parseApiKeys(json: string): { ok: true; keys: ApiKey[] } | { ok:
     seen.add(k.key);
   }
   return problems.length ? { ok: false, problems } : { ok: true, keys: result.data };
+}
+
+/** `[0].scopes[1]` for an issue at path [0, 'scopes', 1]. */
+function pathOf(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return 'keys';
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
 }
 
 /** A new random admin key (256 bits). */
@@ -88,10 +94,29 @@ export class KeyRing {
 
   /** Like authenticate, then PERMISSION_DENIED unless the key has `scope` (or `*`). */
   authorize(authorization: string | undefined, scope: Scope): Principal {
-    const principal = this.authenticate(authorization);
-    if (!principal.scopes.includes('*') && !principal.scopes.includes(scope)) {
-      throw new PulseError('PERMISSION_DENIED', `key lacks scope ${scope}`);
-    }
-    return principal;
+    return requireScope(this.authenticate(authorization), scope);
   }
+
+  /**
+   * Segment-style credentials: `authorization: Basic base64(<write key>:)`, the key as the user and
+   * the password ignored. UNAUTHENTICATED when absent or unknown, PERMISSION_DENIED without `scope`.
+   */
+  authorizeBasic(authorization: string | undefined, scope: Scope): Principal {
+    if (authorization === undefined || authorization === '') throw new PulseError('UNAUTHENTICATED', 'missing authorization: Basic base64(<write key>:)');
+    const m = /^Basic\s+([A-Za-z0-9+/=_-]+)$/i.exec(authorization.trim());
+    if (m?.[1] === undefined) throw new PulseError('UNAUTHENTICATED', 'authorization must be "Basic base64(<write key>:)"');
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const key = colon < 0 ? decoded : decoded.slice(0, colon);
+    const principal = key === '' ? undefined : this.#byHash.get(fingerprint(key));
+    if (principal === undefined) throw new PulseError('UNAUTHENTICATED', 'unknown write key');
+    return requireScope(principal, scope);
+  }
+}
+
+function requireScope(principal: Principal, scope: Scope): Principal {
+  if (!principal.scopes.includes('*') && !principal.scopes.includes(scope)) {
+    throw new PulseError('PERMISSION_DENIED', `key lacks scope ${scope}`);
+  }
+  return principal;
 }

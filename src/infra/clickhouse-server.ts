@@ -23,7 +23,8 @@ export class ServerWarehouse implements Warehouse {
 
   async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
     return this.#run(async () => {
-      const rs = await this.#client.query({ query: sql, format: 'JSONEachRow', query_params: { ...params } });
+      // Queries only read: the server enforces it too (2 = read-only, settings may still be set).
+      const rs = await this.#client.query({ query: sql, format: 'JSONEachRow', query_params: { ...params }, clickhouse_settings: { readonly: '2' } });
       return rs.json<T>();
     });
   }

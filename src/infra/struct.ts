@@ -21,5 +21,7 @@ function toValue(v: Json): Value {
 
 /** Epoch milliseconds as google.protobuf.Timestamp. */
 export function toTimestamp(ms: number): Timestamp {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+  // Floor division keeps nanos in 0..999,999,999 for times before 1970 too, as the type requires.
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
 }

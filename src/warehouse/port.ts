@@ -8,7 +8,7 @@ export interface Warehouse {
   exec(sql: string): Promise<void>;
   /** Inserts rows (JSONEachRow) in one statement. */
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
-  /** Runs a query and returns its rows as objects. */
+  /** Runs a read-only query and returns its rows as objects. */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   close(): Promise<void>;
 }

@@ -61,15 +61,57 @@ export function eventRow(tenant: string, e: PulseEvent, profileId: string, recei
 const READ_ONLY_START = /^\s*(select|with|show|describe|desc|exists|explain)\b/i;
 
 /**
+ * The statement with comments removed and every quoted string or identifier ('...', "...",
+ * `...`) replaced by an empty one, so that what remains is only SQL structure. Returns undefined
+ * when a quote or block comment is not closed.
+ */
+export function sqlSkeleton(sql: string): string | undefined {
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i] ?? '';
+    const next = sql[i + 1] ?? '';
+    if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+      out += ' ';
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) return undefined;
+      i = end + 2;
+      out += ' ';
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      for (;;) {
+        if (j >= sql.length) return undefined;
+        if (sql[j] === '\\') j += 2;
+        else if (sql[j] === c && sql[j + 1] === c) j += 2;
+        else if (sql[j] === c) break;
+        else j++;
+      }
+      out += `${c}${c}`;
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
  * Refuses anything but one read-only statement: the `pulse sql` command and its HTTP endpoint
- * must not be a way to change the warehouse. The engine is also asked for readonly mode where it
- * supports a per-query setting.
+ * must not be a way to change the warehouse. The check reads the statement's structure with
+ * strings, quoted identifiers and comments taken out, so no quoting trick hides a second
+ * statement; a ClickHouse server is also asked to run the query with `readonly = 1`.
  */
 export function readOnlyProblem(sql: string): string | undefined {
-  const trimmed = sql.trim().replace(/;\s*$/, '');
+  const skeleton = sqlSkeleton(sql);
+  if (skeleton === undefined) return 'unclosed quote or comment';
+  const trimmed = skeleton.trim().replace(/;\s*$/, '');
   if (trimmed === '') return 'empty query';
   if (!READ_ONLY_START.test(trimmed)) return 'only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN queries are allowed';
-  if (/;/.test(trimmed.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) return 'one statement at a time';
+  if (trimmed.includes(';')) return 'one statement at a time';
   if (/\b(into\s+outfile|insert\s+into)\b/i.test(trimmed)) return 'the query writes: refused';
   return undefined;
 }

@@ -87,4 +87,12 @@ if ('skipped' in server) {
     t.equal(insertErr.code, 'INVALID_ARGUMENT', 'insert into it too');
     t.match(insertErr.message, `${db}.missing`);
   });
+
+  void t.test('query() runs read-only: the server refuses a write through it', async (t) => {
+    const err = await failure(wh.query(`CREATE TABLE ${db}.sneaky (id String) ENGINE = Memory`));
+    t.equal(err.code, 'INVALID_ARGUMENT');
+    t.match(err.message, /readonly/i);
+    const tables = await wh.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${db}' AND name = 'sneaky'`);
+    t.same(tables, [], 'no table was created');
+  });
 }
