@@ -9,17 +9,18 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs `npm ci` unless node_modules matches package-lock.json. */
+/** Runs `npm install` unless node_modules was installed from this package-lock.json. */
 export function ensureInstall() {
-  const lock = readFileSync(join(root, 'package-lock.json'));
-  const want = createHash('sha256').update(lock).digest('hex');
+  const lockHash = () => createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
+  const want = lockHash();
   const marker = join(root, 'node_modules', '.pulse-installed');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return;
-  console.log('installing dependencies (npm ci)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  console.log('installing dependencies (npm install)...');
+  // Not `npm ci`: chdb lists platform packages the registry may not serve, which `npm ci` refuses.
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('npm ci failed');
+    console.error('npm install failed');
     process.exit(r.status ?? 1);
   }
-  writeFileSync(marker, want);
+  writeFileSync(marker, lockHash());
 }

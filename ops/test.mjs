@@ -5,7 +5,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Parser } from 'tap-parser';
 import { ensureInstall, root } from './ensure-install.mjs';
 
 ensureInstall();
@@ -31,17 +30,33 @@ step('lint (eslint)', join(root, 'node_modules/.bin/eslint'), ['.']);
 
 const tapArgs = ['--reporter=tap', ...process.argv.slice(2)];
 const tap = spawn(join(root, 'node_modules/.bin/tap'), tapArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-const parser = new Parser({ flat: true });
-tap.stdout.pipe(process.stdout);
-tap.stdout.pipe(parser);
-const [code, results] = await Promise.all([
-  new Promise((resolve) => tap.on('close', resolve)),
-  new Promise((resolve) => parser.on('complete', resolve)),
-]);
-passed += results.pass ?? 0;
-failed += results.fail ?? 0;
-if (code !== 0 && (results.fail ?? 0) === 0) failed++;
-for (const f of results.failures ?? []) console.log(`failed: ${f.fullname || f.name}`);
+// Counts assertions: TAP lines `ok N - ...` / `not ok N - ...` at any depth, except the summary
+// line of a subtest (tap ends those with `# time=...`) and skipped or todo points.
+const failures = [];
+let buffer = '';
+let tapPassed = 0;
+let tapFailed = 0;
+const countLine = (line) => {
+  const m = /^\s*(not )?ok \d+ - (.*)$/.exec(line);
+  if (m === null || /# (time=[\d.]+m?s|SKIP|TODO)/i.test(m[2])) return;
+  if (m[1]) {
+    tapFailed++;
+    failures.push(m[2]);
+  } else tapPassed++;
+};
+tap.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  buffer += chunk.toString();
+  const lines = buffer.split('\n');
+  buffer = lines.pop() ?? '';
+  lines.forEach(countLine);
+});
+const code = await new Promise((resolve) => tap.on('close', resolve));
+countLine(buffer);
+passed += tapPassed;
+failed += tapFailed;
+if (code !== 0 && tapFailed === 0) failed++;
+for (const f of failures) console.log(`failed: ${f}`);
 
 const summary = `${passed} passed, ${failed} failed`;
 mkdirSync(join(root, '.pulse'), { recursive: true });
