@@ -4,7 +4,7 @@ import type { PulseEvent } from '../collection/event.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import type { Json, JsonObject } from '../json.ts';
 import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
-import type { ProfileFacts } from '../segments/rule.ts';
+import type { FactsInput } from '../segments/rule.ts';
 import { tenantPrefix } from './keys.ts';
 import { byPriority, counterName, orderToken, type Applied, type ProfileView } from './model.ts';
 import type { ProfileStore } from './store.ts';
@@ -42,14 +42,14 @@ export class RedisProfileStore implements ProfileStore {
     });
   }
 
-  async facts(tenant: string, profileIds: readonly string[]): Promise<Map<string, { facts: ProfileFacts; version: number }>> {
+  async facts(tenant: string, profileIds: readonly string[]): Promise<Map<string, { facts: FactsInput; version: number }>> {
     const prefix = tenantPrefix(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
     for (const pid of profileIds) {
       pipeline.hgetall(`${prefix}p:${pid}:traits`).hgetall(`${prefix}p:${pid}:counts`).hget(`${prefix}p:${pid}`, 'version');
     }
     const r = await execPipeline(pipeline);
-    const out = new Map<string, { facts: ProfileFacts; version: number }>();
+    const out = new Map<string, { facts: FactsInput; version: number }>();
     profileIds.forEach((pid, i) => {
       out.set(pid, {
         facts: { traits: decodeTraits(r[3 * i] as Record<string, string>), eventCounts: decodeCounts(r[3 * i + 1] as Record<string, string>) },

@@ -1,6 +1,6 @@
 import type { PulseEvent } from '../collection/event.ts';
 import type { Identifier } from '../identity/identifier.ts';
-import type { ProfileFacts } from '../segments/rule.ts';
+import type { FactsInput } from '../segments/rule.ts';
 import type { Applied, ProfileView } from './model.ts';
 
 /** What the profile context needs from its state store (Redis in practice). */
@@ -8,7 +8,7 @@ export interface ProfileStore {
   /** Applies events in order, each atomically and at most once per messageId. */
   applyEvents(tenant: string, events: readonly PulseEvent[]): Promise<Applied[]>;
   /** Facts for segment evaluation, with the version they were read at. */
-  facts(tenant: string, profileIds: readonly string[]): Promise<Map<string, { facts: ProfileFacts; version: number }>>;
+  facts(tenant: string, profileIds: readonly string[]): Promise<Map<string, { facts: FactsInput; version: number }>>;
   /** The profile of the first identifier that has one. */
   resolve(tenant: string, identifiers: readonly Identifier[]): Promise<string | undefined>;
   get(tenant: string, profileId: string): Promise<ProfileView | undefined>;
