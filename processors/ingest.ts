@@ -1,6 +1,11 @@
 import { catchError, concatMap, defer, finalize, from, map, of, type Observable } from 'rxjs';
 import { TENANT_PATTERN } from '../src/auth/keys.ts';
 import { decodeJsonMessage, type PulseEvent } from '../src/collection/event.ts';
+import { DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from '../src/collection/normalize.ts';
+import { DEFAULT_CONSENT_SETTINGS, type ConsentSettings } from '../src/privacy/consent.ts';
+import { consentGate } from '../src/privacy/gate.ts';
+import type { ConsentStore } from '../src/privacy/store.ts';
+import { decodeProtobufMessage, isProtobuf } from '../src/collection/event-proto.ts';
 import type { Logger } from '../src/infra/log.ts';
 import type { Metrics } from '../src/infra/metrics.ts';
 import type { ProfileStore } from '../src/profiles/store.ts';
@@ -15,6 +20,8 @@ export interface IngestSinks {
   readonly profiles: ProfileStore;
   readonly segments: SegmentStore;
   readonly events: EventWriter;
+  /** Keeps consent refusals on existing profiles, so a withdrawal replaces an earlier grant. */
+  readonly consent?: ConsentStore;
   /** Publishes a rejection to the DLQ and resolves once the DLQ stream has stored it. */
   deadLetter(rejection: Rejection): Promise<void>;
   /** Publishes segment enter/exit changes; resolves once stored. */
@@ -30,6 +37,10 @@ export interface IngestOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Consent policy per tenant (default: DEFAULT_CONSENT_SETTINGS). */
+  readonly consent?: ConsentSettings;
+  /** Normalization settings (default: DEFAULT_NORMALIZE_OPTIONS). */
+  readonly normalize?: NormalizeOptions;
 }
 
 /** The outcome of one batch. */
@@ -49,7 +60,7 @@ export interface DecodedBatch {
 }
 
 /** Pure: decodes a batch; the tenant comes from the subject `<namespace>.events.<tenant>`. */
-export function decodeBatch(messages: readonly SourceMessage[], namespace: string): DecodedBatch {
+export function decodeBatch(messages: readonly SourceMessage[], namespace: string, normalize: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): DecodedBatch {
   const byTenant = new Map<string, { event: PulseEvent; message: SourceMessage }[]>();
   const rejected: Rejection[] = [];
   const prefix = `${namespace}.events.`;
@@ -59,7 +70,9 @@ export function decodeBatch(messages: readonly SourceMessage[], namespace: strin
       rejected.push({ message, index: -1, raw: undefined, problem: { field: 'subject', reason: `subject: no valid tenant in ${JSON.stringify(message.subject)}` } });
       continue;
     }
-    const decoded = decodeJsonMessage(message.data, message.publishedAt);
+    const decoded = isProtobuf(message.contentType)
+      ? decodeProtobufMessage(message.data, message.publishedAt, message.contentType, normalize)
+      : decodeJsonMessage(message.data, message.publishedAt, normalize);
     for (const r of decoded.rejected) rejected.push({ message, ...r });
     if (decoded.events.length === 0) continue;
     const list = byTenant.get(tenant) ?? [];
@@ -79,7 +92,7 @@ export function ingest(source: AsyncIterator<SourceMessage>, sinks: IngestSinks,
   const credits = new Credits(options.concurrency);
   const now = options.now ?? Date.now;
   return from(batches(source, options.batchSize, options.batchWaitMs, credits)).pipe(
-    map((messages) => ({ messages, decoded: decodeBatch(messages, options.namespace), started: now() })),
+    map((messages) => ({ messages, decoded: decodeBatch(messages, options.namespace, options.normalize), started: now() })),
     concatMap(({ messages, decoded, started }) =>
       defer(() => applyBatch(decoded, sinks, options, now)).pipe(
         map((report) => {
@@ -102,8 +115,14 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
   let applied = 0;
   let duplicates = 0;
   let segmentChanges = 0;
-  await Promise.all([...decoded.byTenant].map(async ([tenant, items]) => {
-    const events = items.map((i) => i.event);
+  const consentDenied: string[] = [];
+  await Promise.all([...decoded.byTenant].map(async ([tenant, all]) => {
+    // The consent gate: a denied event builds no profile or segments (src/privacy/consent.ts).
+    const gate = consentGate(tenant, all, options.consent ?? DEFAULT_CONSENT_SETTINGS);
+    const items = gate.allowed.map((a) => a.item);
+    const events = gate.allowed.map((a) => a.profileEvent);
+    const refusals = gate.denied.flatMap((d) => (d.record === undefined ? [] : [{ event: d.item.event, record: d.record }]));
+    if (sinks.consent !== undefined && refusals.length > 0) await sinks.consent.recordRefusals(tenant, refusals);
     const results = await sinks.profiles.applyEvents(tenant, events);
     const latest = new Map<string, number>();
     const records: EventRecord[] = results.map((r, i) => {
@@ -114,6 +133,10 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
       if (item === undefined) throw new Error('apply returned more results than events');
       return { event: item.event, profileId: r.profileId, maybeWritten: r.duplicate || item.message.redelivered };
     });
+    for (const d of gate.denied) {
+      consentDenied.push(d.reason);
+      if (d.anonymous !== undefined) records.push({ event: d.anonymous, profileId: '', maybeWritten: d.item.message.redelivered });
+    }
     // Segments are re-evaluated even for duplicates: a crash between applying and evaluating
     // must not leave membership stale after the redelivery.
     const changes = await evaluateSegments(tenant, [...latest.keys()], sinks, options);
@@ -127,10 +150,12 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
   }
   options.metrics.eventsProcessed.inc({ result: 'applied' }, applied);
   options.metrics.eventsProcessed.inc({ result: 'duplicate' }, duplicates);
+  for (const reason of consentDenied) options.metrics.eventsConsentDenied.inc({ reason });
   return { applied, duplicates, rejected: decoded.rejected.length, segmentChanges, failed: false };
 }
 
 async function evaluateSegments(tenant: string, profileIds: readonly string[], sinks: IngestSinks, options: IngestOptions): Promise<(MembershipChange & { version: number })[]> {
+  if (profileIds.length === 0) return [];
   const definitions = await sinks.segments.list(tenant);
   if (definitions.length === 0) return [];
   let compiled: CompiledSegment[];

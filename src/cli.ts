@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +12,22 @@ import { loadPulseGrpc } from './infra/proto.ts';
 import { readOnlyProblem } from './warehouse/schema.ts';
 import { openWarehouse, ROLES, startPulse, type Role } from './main.ts';
 import { jetstream } from '@nats-io/jetstream';
+import { Presets, SingleBar } from 'cli-progress';
+import { listDeadLetters, replayDeadLetters } from './collection/dlq-admin.ts';
+import { describeSummary, importFile } from './collection/import.ts';
+import { parseMapping } from './collection/mapping.ts';
+import { natsEventPublisher } from './collection/publisher.nats.ts';
+import { PulseError } from './errors.ts';
+import { parseApiSource, type ConnectorDefinition } from './collection/connectors/model.ts';
+import { ConnectorRunner } from './collection/connectors/runner.ts';
+import { RedisConnectorStore } from './collection/connectors/state.redis.ts';
+import type { StoredConnector } from './collection/connectors/store.ts';
+import { parseTimestamp } from './collection/event.ts';
+import { readRecords } from './collection/records.ts';
+import { parseTaxonomyMap, type TaxonomyMap } from './collection/taxonomy.ts';
+import { apiRecords, importThirdParty, type ThirdPartyReport } from './collection/third-party.ts';
+import { createMetrics } from './infra/metrics.ts';
+import { connectRedis } from './infra/redis.ts';
 
 const USAGE = `pulse <command>
 
@@ -21,6 +37,15 @@ const USAGE = `pulse <command>
   send --tenant T '<event JSON>'     publish one Segment-spec event (or {"batch": [...]}) to NATS
   lookup --type T --id ID            GetAudience for one identifier through gRPC
   segments list | create [--id ID] --name N --rule '<JSON>' | delete --id ID
+  import <file> --tenant T --mapping M.json [--rejects PATH]
+                                     import a CSV or NDJSON file (gzip too), each row mapped to an event; resumes where it stopped
+  dlq list [--tenant T] [--limit N]  show dead letters: sequence, tenant, time, reason, field, short body preview
+  dlq replay [--tenant T] (--seq N | --all)
+                                     republish dead letters to the events stream (still-invalid ones come back to the DLQ)
+  connectors status [--id ID]        partner connectors (PULSE_CONNECTORS): last run, rows, errors, next run, cursor
+  connectors run <id>                run one connector now (waits for it; one run at a time across processes)
+  thirdparty import (<file> | --api SOURCE.json) --tenant T --provider P --taxonomy MAP.json [--id-type TYPE] [--as-of DATE]
+                                     map a third-party audience data set (CSV/NDJSON, gzip too, or a paginated API) onto a taxonomy
 
 Configuration comes from PULSE_* variables (see README).`;
 
@@ -74,7 +99,7 @@ async function start(config: Config, role: Role): Promise<void> {
     `  Redis       ${config.redisUrl}`,
     `  ClickHouse  ${config.clickhouseUrl ?? `embedded (chdb) in ${join(config.dataDir, 'warehouse')}`}, database ${config.namespace}`,
     pulse.grpcPort === undefined ? '  gRPC        (not in this role)' : `  gRPC        ${config.host}:${pulse.grpcPort}  (health + reflection on)`,
-    `  HTTP        http://${config.host}:${pulse.httpPort}  (/healthz, /metrics, POST /v1/sql)`,
+    `  HTTP        ${config.tls === undefined ? 'http' : 'https'}://${config.host}:${pulse.httpPort}  (${role === 'processor' ? '' : 'Segment-compatible POST /v1/{track,identify,page,screen,group,alias,batch}, '}/healthz, /metrics, POST /v1/sql)`,
     `  API keys    ${config.apiKeys === undefined ? join(config.dataDir, 'api-keys.json') : 'from PULSE_API_KEYS'}`,
   ].join('\n'));
   let stopping = false;
@@ -188,12 +213,213 @@ async function grpcCall(config: Config, command: string, service: ServiceName, m
   });
 }
 
+async function importCommand(config: Config, file: string, tenant: string, mappingPath: string, rejectsPath: string | undefined): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(mappingPath, 'utf8');
+  } catch (err) {
+    process.stderr.write(`pulse import: cannot read the mapping: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const parsed = parseMapping(text);
+  if (!parsed.ok) {
+    process.stderr.write(`pulse import: ${mappingPath} is not a valid mapping:\n  - ${parsed.problems.join('\n  - ')}\n`);
+    return 2;
+  }
+  const nc = await connectNats(config.natsUrl, 'pulse-import');
+  const bar = new SingleBar({ stream: process.stderr, hideCursor: true, format: '{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | {accepted} accepted, {rejected} rejected' }, Presets.shades_classic);
+  const started = Date.now();
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  try {
+    const summary = await importFile({
+      file, tenant, mapping: parsed.mapping, publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }), signal: abort.signal,
+      ...(rejectsPath === undefined ? {} : { rejectsPath }),
+      onStart: (s) => {
+        if (s.checkpointIgnored !== undefined) print(`starting from the first row: ${s.checkpointIgnored}`);
+        if (s.alreadyCompleted) print(`${file} was imported completely by an earlier run (delete ${file}.pulse-import.json to import it again)`);
+        else if (s.resumeFrom > 0) print(`resuming from row ${s.resumeFrom + 1}: rows 1-${s.resumeFrom} were imported by an earlier run`);
+        bar.start(s.estimatedRows, 0, { speed: 0, accepted: 0, rejected: 0 });
+      },
+      onProgress: (p) => {
+        if (p.rows > bar.getTotal()) bar.setTotal(p.rows);
+        bar.update(p.rows, { speed: Math.round(((p.rows - p.skipped) * 1000) / Math.max(1, Date.now() - started)), accepted: p.accepted, rejected: p.rejected });
+      },
+    });
+    bar.stop();
+    print(describeSummary(summary));
+    return summary.completed ? 0 : 130;
+  } catch (err) {
+    bar.stop();
+    if (!(err instanceof PulseError)) throw err;
+    process.stderr.write(`pulse import: ${err.message}\n`);
+    return err.code === 'UNAVAILABLE' ? 1 : 2;
+  } finally {
+    process.off('SIGINT', stop);
+    await nc.close();
+  }
+}
+
+async function dlqCommand(config: Config, sub: string | undefined, values: { tenant?: string | undefined; limit?: string | undefined; seq?: string | undefined; all?: boolean | undefined }): Promise<number | undefined> {
+  const count = (raw: string | undefined, name: string) => {
+    const n = raw === undefined ? undefined : Number(raw);
+    if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new PulseError('INVALID_ARGUMENT', `--${name} must be a positive integer`, { field: name });
+    return n;
+  };
+  if (sub !== 'list' && sub !== 'replay') return undefined;
+  const tenant = values.tenant === undefined ? {} : { tenant: values.tenant };
+  const nc = await connectNats(config.natsUrl, 'pulse-dlq');
+  try {
+    if (sub === 'list') {
+      const { letters, total } = await listDeadLetters(nc, config.namespace, { ...tenant, limit: count(values.limit, 'limit') ?? 50 });
+      print(formatTable(letters.map((l) => ({ seq: l.seq, tenant: l.tenant, time: l.time.toISOString(), reason: l.reason, field: l.field, body: l.preview }))));
+      if (total > letters.length) print(`${total} dead letters in all; --limit shows more`);
+      return 0;
+    }
+    const seq = count(values.seq, 'seq');
+    const r = await replayDeadLetters(nc, config.namespace, { ...tenant, ...(seq === undefined ? {} : { seq }), all: values.all === true });
+    print(`replayed ${r.replayed} dead letter${r.replayed === 1 ? '' : 's'} to ${config.namespace}.events.<tenant>; events still invalid come back to the DLQ with their reason (pulse dlq list)`);
+    for (const s of r.skipped) print(`  left ${s.seq} in the DLQ: ${s.reason}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof PulseError)) throw err;
+    process.stderr.write(`pulse dlq ${sub}: ${err.message}\n`);
+    return err.code === 'UNAVAILABLE' ? 1 : 2;
+  } finally {
+    await nc.close();
+  }
+}
+
+function connectorRow(def: ConnectorDefinition, stored: StoredConnector): Record<string, unknown> {
+  const { state, status, nextRunAt } = stored;
+  const time = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString());
+  const cursor = state.run !== undefined ? `resumes at ${JSON.stringify(state.run.position ?? 'first page')} (${state.run.pages} pages done)` : state.watermark === undefined ? '' : `since ${String(state.watermark)}`;
+  return {
+    connector: def.id, tenant: def.tenant, schedule: 'cron' in def.schedule ? def.schedule.cron : `every ${def.schedule.everySeconds} s`,
+    state: status.running ? 'running' : 'idle', last_run: time(status.lastRunStartedAt), outcome: status.lastOutcome ?? 'never ran',
+    accepted: status.accepted, rejected: status.rejected, pages: status.pages, retries: status.retries,
+    next_run: time(nextRunAt), cursor, error: status.error ?? '',
+  };
+}
+
+async function connectorsCommand(config: Config, sub: string | undefined, runId: string | undefined, showId: string | undefined): Promise<number | undefined> {
+  if (sub !== 'status' && !(sub === 'run' && runId !== undefined)) return undefined;
+  const wanted = sub === 'run' ? runId : showId;
+  const defs = wanted === undefined ? config.connectors : config.connectors.filter((c) => c.id === wanted);
+  if (defs.length === 0) {
+    process.stderr.write(wanted === undefined ? 'no connectors are configured (PULSE_CONNECTORS)\n' : `no connector ${JSON.stringify(wanted)} in PULSE_CONNECTORS (known: ${config.connectors.map((c) => c.id).join(', ') || 'none'})\n`);
+    return wanted === undefined ? 0 : 2;
+  }
+  const redis = await connectRedis(config.redisUrl, 'pulse-connectors');
+  const store = new RedisConnectorStore(redis, config.namespace);
+  try {
+    if (sub === 'status') {
+      const all = await Promise.all(defs.map(async (def) => ({ def, stored: await store.read(def.tenant, def.id) })));
+      // One connector asked for by id: everything kept about it, recent rejections included.
+      if (showId !== undefined) print(JSON.stringify(all.map(({ def, stored }) => ({ id: def.id, tenant: def.tenant, ...stored })), null, 2));
+      else print(formatTable(all.map(({ def, stored }) => connectorRow(def, stored))));
+      return 0;
+    }
+    const nc = await connectNats(config.natsUrl, 'pulse-connectors');
+    const runner = new ConnectorRunner(defs, { publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }), store, log: createLogger('error'), metrics: createMetrics() });
+    const stop = () => void runner.stop();
+    process.once('SIGINT', stop);
+    try {
+      const r = await runner.runNow(defs[0]?.id ?? '');
+      if (r.outcome === 'busy') {
+        process.stderr.write(`pulse connectors run: ${r.connector} is running elsewhere; try again when it is done (pulse connectors status)\n`);
+        return 1;
+      }
+      print(`${r.connector}: ${r.outcome}: ${r.accepted} accepted, ${r.rejected} rejected, ${r.pages} page${r.pages === 1 ? '' : 's'}, ${r.retries} retr${r.retries === 1 ? 'y' : 'ies'}${r.error === undefined ? '' : ` - ${r.error}`}`);
+      return r.outcome === 'success' || r.outcome === 'partial' ? 0 : 1;
+    } finally {
+      process.off('SIGINT', stop);
+      await nc.close();
+    }
+  } finally {
+    await redis.quit();
+  }
+}
+
+function describeThirdParty(r: ThirdPartyReport, taxonomy: TaxonomyMap): string {
+  const lines = [
+    `${r.completed ? 'imported' : 'interrupted after'} ${r.records} records: ${r.published} people updated, ${r.skipped} with no mapped segment, ${r.invalid} invalid`,
+    `unmapped segment ids: ${r.unmapped.occurrences} occurrences of ${r.unmapped.distinct} distinct ids${r.unmapped.top.length > 0 ? ` (most frequent: ${r.unmapped.top.slice(0, 10).map((u) => `${u.id} x${u.count}`).join(', ')})` : ''}`,
+  ];
+  const categories = Object.entries(r.categories).sort((a, b) => b[1] - a[1]);
+  if (categories.length > 0) lines.push(`${taxonomy.taxonomy} categories set:`, ...categories.slice(0, 20).map(([id, n]) => `  ${id.padEnd(8)} ${String(n).padStart(8)}  ${taxonomy.categories[id] ?? ''}`));
+  return lines.join('\n');
+}
+
+async function thirdPartyCommand(config: Config, sub: string | undefined, file: string | undefined, values: { tenant?: string | undefined; provider?: string | undefined; taxonomy?: string | undefined; api?: string | undefined; 'id-type'?: string | undefined; 'as-of'?: string | undefined }): Promise<number | undefined> {
+  if (sub !== 'import' || values.tenant === undefined || values.provider === undefined || values.taxonomy === undefined || (file === undefined) === (values.api === undefined)) return undefined;
+  const fail = (message: string) => {
+    process.stderr.write(`pulse thirdparty import: ${message}\n`);
+    return 2;
+  };
+  if (!TENANT_PATTERN.test(values.tenant)) return fail(`--tenant must match ${TENANT_PATTERN.source}`);
+  const readText = (path: string): string | undefined => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const mapText = readText(values.taxonomy);
+  if (mapText === undefined) return fail(`cannot read the taxonomy map ${values.taxonomy}`);
+  const taxonomy = parseTaxonomyMap(mapText);
+  if (!taxonomy.ok) return fail(`${values.taxonomy} is not a valid taxonomy map:\n  - ${taxonomy.problems.join('\n  - ')}`);
+  let source: ReturnType<typeof parseApiSource> | undefined;
+  if (values.api !== undefined) {
+    const text = readText(values.api);
+    if (text === undefined) return fail(`cannot read the API source ${values.api}`);
+    source = parseApiSource(text, process.env);
+    if (!source.ok) return fail(`${values.api} is not a valid API source:\n  - ${source.problems.join('\n  - ')}`);
+  } else if (file !== undefined && !existsSync(file)) {
+    return fail(`no such file: ${file}`);
+  }
+  // The data set's date orders its writes against other imports: a file's own time by default.
+  const asOf = values['as-of'] !== undefined ? parseTimestamp(values['as-of']) : file !== undefined ? statSync(file).mtimeMs : Date.now();
+  if (asOf === undefined) return fail('--as-of must be an ISO-8601 date or epoch number');
+  const log = createLogger('error');
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  const nc = await connectNats(config.natsUrl, 'pulse-thirdparty');
+  let lastProgress = Date.now();
+  try {
+    const records = source?.ok === true ? apiRecords(source.source, { log }, abort.signal) : readRecords(file ?? '');
+    const report = await importThirdParty(records, {
+      tenant: values.tenant, provider: values.provider, taxonomy: taxonomy.taxonomy, asOf: Math.round(asOf), log, signal: abort.signal,
+      publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }),
+      ...(values['id-type'] === undefined ? {} : { idType: values['id-type'] }),
+      onProgress: (p) => {
+        if (Date.now() - lastProgress < 2_000) return;
+        lastProgress = Date.now();
+        process.stderr.write(`${p.records} records read, ${p.published} people updated, ${p.invalid} invalid\n`);
+      },
+    });
+    print(describeThirdParty(report, taxonomy.taxonomy));
+    return report.completed ? 0 : 130;
+  } catch (err) {
+    if (!(err instanceof PulseError)) throw err;
+    process.stderr.write(`pulse thirdparty import: ${err.message}\n`);
+    return err.code === 'UNAVAILABLE' ? 1 : 2;
+  } finally {
+    process.off('SIGINT', stop);
+    await nc.close();
+  }
+}
+
 /** Entry point of the `pulse` command. */
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv], allowPositionals: true, strict: true,
     options: {
       role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string' },
+      mapping: { type: 'string' }, rejects: { type: 'string' }, limit: { type: 'string' }, seq: { type: 'string' }, all: { type: 'boolean' },
+      provider: { type: 'string' }, taxonomy: { type: 'string' }, api: { type: 'string' }, 'id-type': { type: 'string' }, 'as-of': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -240,6 +466,24 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         if (rest[0] === 'delete' && values.id !== undefined) return await grpcCall(config, 'segments delete', 'SegmentService', 'DeleteSegment', { id: values.id }, 'segments:write');
         break;
+      case 'import':
+        if (rest.length !== 1 || rest[0] === undefined || values.tenant === undefined || values.mapping === undefined) break;
+        return await importCommand(config, rest[0], values.tenant, values.mapping, values.rejects);
+      case 'connectors': {
+        const code = await connectorsCommand(config, rest[0], rest[1], values.id);
+        if (code === undefined) break;
+        return code;
+      }
+      case 'thirdparty': {
+        const code = await thirdPartyCommand(config, rest[0], rest[1], values);
+        if (code === undefined) break;
+        return code;
+      }
+      case 'dlq': {
+        const code = await dlqCommand(config, rest[0], values);
+        if (code === undefined) break;
+        return code;
+      }
     }
   } catch (err) {
     if (err instanceof StackError || err instanceof ConfigError) {

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { KeyRing, type ApiKey } from './auth/keys.ts';
 import { natsDeadLetter } from './collection/dlq.nats.ts';
+import { httpCollector } from './collection/http-collector.ts';
+import { ingestHandlers } from './collection/ingest-service.ts';
+import { natsEventPublisher } from './collection/publisher.nats.ts';
+import { ConnectorRunner } from './collection/connectors/runner.ts';
+import { RedisConnectorStore } from './collection/connectors/state.redis.ts';
 import type { Config } from './config/config.ts';
 import { EmbeddedWarehouse } from './infra/clickhouse-embedded.ts';
 import { ServerWarehouse } from './infra/clickhouse-server.ts';
@@ -15,6 +20,7 @@ import { createMetrics } from './infra/metrics.ts';
 import { connectNats, ensureStreams, streamNames } from './infra/nats.ts';
 import { loadPulseGrpc } from './infra/proto.ts';
 import { connectRedis } from './infra/redis.ts';
+import { RedisConsentStore } from './privacy/consent.redis.ts';
 import { RedisProfileStore } from './profiles/profile.redis.ts';
 import { profileHandlers } from './profiles/service.ts';
 import { natsSegmentChanges } from './segments/changes.nats.ts';
@@ -81,9 +87,10 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         events: new EventWriter(warehouse, config.namespace),
         deadLetter: natsDeadLetter(nc, config.namespace),
         publishChanges: natsSegmentChanges(nc, config.namespace),
+        consent: new RedisConsentStore(redis, config.namespace),
       }, {
         namespace: config.namespace, batchSize: config.batchSize, batchWaitMs: config.batchWaitMs, concurrency: 1,
-        log: log.child({ component: 'processor' }), metrics,
+        log: log.child({ component: 'processor' }), metrics, consent: config.consent, normalize: config.normalize,
       });
       processor = { source, done: lastValueFrom(reports, { defaultValue: undefined }) };
       processor.done.catch((err: unknown) => log.fatal({ err }, 'processor stopped'));
@@ -94,6 +101,17 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       });
     }
 
+    // Collectors answer only after JetStream stored the events; past this wait they answer 503.
+    const publisher = natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 5_000 });
+
+    if ((role === 'all' || role === 'processor') && config.connectors.length > 0) {
+      const connectors = new ConnectorRunner(config.connectors, {
+        publisher, store: new RedisConnectorStore(redis, config.namespace), log: log.child({ component: 'connectors' }), metrics,
+      });
+      connectors.start();
+      closers.push(() => connectors.stop());
+    }
+
     let grpcServer: GrpcServer | undefined;
     if (role === 'all' || role === 'api') {
       const ctx: HandlerContext = { keys: keyRing, metrics, log: log.child({ component: 'grpc' }) };
@@ -102,6 +120,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         { name: 'pulse.v1.TargetingService', definition: pkg.pulse.v1.TargetingService.service, handlers: targetingHandlers(ctx, new RedisAudienceReader(redis, config.namespace)) },
         { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles) },
         { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments) },
+        { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher) },
       ]);
       const server = grpcServer;
       // gRPC stops first (closers run in reverse), so no call starts against closed stores.
@@ -113,7 +132,10 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'clickhouse', check: async () => { await warehouse.query('SELECT 1 AS ok'); } },
     ];
-    const http = await startHttpServer(config.host, config.httpPort, { keys: keyRing, metrics, log, checks, warehouse });
+    const collector = httpCollector({ keys: keyRing, publisher, rateLimit: config.httpRateLimit, log: log.child({ component: 'collector' }) });
+    const http = await startHttpServer(config.host, config.httpPort, {
+      keys: keyRing, metrics, log, checks, warehouse, tls: config.tls, plugins: role === 'processor' ? [] : [collector],
+    });
     closers.push(() => http.close());
 
     return { grpcPort: grpcServer?.port, httpPort: http.port, warehouse, stop: closeAll };

@@ -28,6 +28,9 @@ export function natsDeadLetter(nc: NatsConnection, namespace: string): (r: Rejec
     h.set(DLQ_HEADERS.subject, oneLine(r.message.subject));
     h.set(DLQ_HEADERS.seq, String(r.message.seq));
     h.set(DLQ_HEADERS.index, String(r.index));
+    // A whole message keeps its encoding so a replay decodes it the same way; one event of a
+    // batch is re-encoded as JSON.
+    h.set('Content-Type', r.index < 0 ? r.message.contentType : 'application/json');
     const body = r.index < 0 ? r.message.data : new TextEncoder().encode(JSON.stringify(r.raw));
     await js.publish(subject, body, { headers: h, msgID: `${r.message.subject}:${r.message.seq}:${r.index}` });
   };

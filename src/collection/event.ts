@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Json, JsonObject } from '../json.ts';
 import { identifierProblem, type Identifier } from '../identity/identifier.ts';
+import { DEFAULT_NORMALIZE_OPTIONS, normalizeFields, type NormalizeOptions } from './normalize.ts';
 
 /** Segment spec event types. */
 export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -39,6 +40,7 @@ const eventSchema = z.looseObject({
   type: z.enum(EVENT_TYPES),
   messageId: z.string().min(1, 'must not be empty').max(256, 'at most 256 characters').regex(/^[^\p{Cc}]+$/u, 'no control characters'),
   timestamp: timestamp.optional(),
+  originalTimestamp: timestamp.optional(),
   userId: z.union([idString, z.number().int()]).optional().nullable(),
   anonymousId: z.union([idString, z.number().int()]).optional().nullable(),
   event: z.string().min(1).max(256).optional(),
@@ -52,20 +54,32 @@ const eventSchema = z.looseObject({
 
 const externalIdsSchema = z.array(z.looseObject({ type: z.string(), id: z.string() })).max(32);
 
-/** Parses a timestamp given as ISO-8601 or epoch (seconds or milliseconds). */
+/** Event times Pulse accepts: from 1970 to 2100 (beyond that a value is a unit mistake). */
+const MAX_TIMESTAMP = Date.UTC(2100, 0, 1);
+
+/**
+ * Parses a timestamp given as ISO-8601 or epoch (seconds or milliseconds). A date-time without
+ * an offset is UTC, so the result does not depend on the server's time zone.
+ */
 export function parseTimestamp(value: string | number): number | undefined {
-  if (typeof value === 'number') return value < 1e11 ? Math.round(value * 1000) : Math.round(value);
+  if (typeof value === 'number') {
+    const ms = Math.round(value < 1e11 ? value * 1000 : value);
+    return ms >= 0 && ms < MAX_TIMESTAMP ? ms : undefined;
+  }
   if (/^\d+(\.\d+)?$/.test(value)) return parseTimestamp(Number(value));
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  const local = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value);
+  const ms = Date.parse(local ? `${value.replace(' ', 'T')}Z` : value);
+  return Number.isNaN(ms) || ms < 0 || ms >= MAX_TIMESTAMP ? undefined : ms;
 }
 
 /**
- * Validates and normalizes one Segment-spec event. `defaultTimestamp` is used when the event has
- * none; it must be stable across redeliveries (the JetStream publish time) to keep updates
- * idempotent.
+ * Validates and normalizes one Segment-spec event (see normalizeFields for PII, user agent,
+ * advertising ids and channel). `defaultTimestamp` is the receive time: used when the event has
+ * neither `timestamp` nor `originalTimestamp`, and to correct a client clock that `sentAt` shows
+ * to be ahead. It must be stable across redeliveries (the JetStream publish time) to keep updates
+ * idempotent. Normalizing a normalized event (publisher.ts toWire) gives the same event.
  */
-export function normalizeEvent(input: unknown, defaultTimestamp: number): { ok: true; event: PulseEvent } | { ok: false; problem: EventProblem } {
+export function normalizeEvent(input: unknown, defaultTimestamp: number, options: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): { ok: true; event: PulseEvent } | { ok: false; problem: EventProblem } {
   const parsed = eventSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -76,25 +90,36 @@ export function normalizeEvent(input: unknown, defaultTimestamp: number): { ok: 
   const fail = (field: string, reason: string) => ({ ok: false as const, problem: { field, reason: `${field}: ${reason}` } });
 
   let ts = defaultTimestamp;
-  if (e.timestamp !== undefined) {
-    const t = parseTimestamp(e.timestamp);
-    if (t === undefined) return fail('timestamp', 'not an ISO-8601 date or epoch number');
-    ts = t;
+  const given = e.timestamp ?? e.originalTimestamp;
+  if (given !== undefined) {
+    const t = parseTimestamp(given);
+    if (t === undefined) return fail(e.timestamp === undefined ? 'originalTimestamp' : 'timestamp', 'not an ISO-8601 date or epoch number between 1970 and 2100');
+    ts = t - clockAhead(e['sentAt'], defaultTimestamp, t);
   }
   if (e.type === 'track' && e.event === undefined) return fail('event', 'required for track');
 
-  const context: JsonObject = e.context ?? {};
+  const norm = normalizeFields({ type: e.type, event: e.event, traits: e.traits ?? {}, properties: e.properties ?? {}, context: e.context ?? {} }, options);
+  if (!norm.ok) return fail(norm.field, norm.reason);
+  const context = norm.context;
   const identifiers: Identifier[] = [];
+  const fields: string[] = [];
   const userId = e.userId === undefined || e.userId === null ? undefined : String(e.userId);
   const anonymousId = e.anonymousId === undefined || e.anonymousId === null ? undefined : String(e.anonymousId);
-  if (userId !== undefined) identifiers.push({ type: 'user_id', id: userId });
-  if (anonymousId !== undefined) identifiers.push({ type: 'anonymous_id', id: anonymousId });
+  if (userId !== undefined) {
+    identifiers.push({ type: 'user_id', id: userId });
+    fields.push('userId');
+  }
+  if (anonymousId !== undefined) {
+    identifiers.push({ type: 'anonymous_id', id: anonymousId });
+    fields.push('anonymousId');
+  }
   if (e.type === 'alias' && e.previousId !== undefined) {
     identifiers.push({ type: userId === undefined ? 'anonymous_id' : 'user_id', id: e.previousId });
+    fields.push('previousId');
   }
-  for (const x of identifiers) {
+  for (const [i, x] of identifiers.entries()) {
     const problem = identifierProblem(x);
-    if (problem !== undefined) return fail(x.type === 'user_id' ? 'userId' : 'anonymousId', problem);
+    if (problem !== undefined) return fail(fields[i] ?? 'userId', problem);
   }
   if (context['externalIds'] !== undefined && context['externalIds'] !== null) {
     const ext = externalIdsSchema.safeParse(context['externalIds']);
@@ -107,7 +132,7 @@ export function normalizeEvent(input: unknown, defaultTimestamp: number): { ok: 
   }
   if (identifiers.length === 0) return fail('userId', 'an event needs userId, anonymousId or context.externalIds');
 
-  const traits: JsonObject = { ...(e.type === 'identify' || e.type === 'group' ? {} : asObject(context['traits'])), ...(e.traits ?? {}) };
+  const traits: JsonObject = { ...(e.type === 'identify' || e.type === 'group' ? {} : asObject(context['traits'])), ...norm.traits };
   const name = e.type === 'track' ? (e.event ?? '') : e.type === 'page' || e.type === 'screen' ? (e.name ?? '') : '';
   const unique = dedupeIdentifiers(identifiers);
   const extra: JsonObject = {};
@@ -117,9 +142,22 @@ export function normalizeEvent(input: unknown, defaultTimestamp: number): { ok: 
     ok: true,
     event: {
       type: e.type, messageId: e.messageId, timestamp: ts, userId, anonymousId, event: name,
-      properties: e.properties ?? {}, traits, context, identifiers: unique, extra,
+      properties: norm.properties, traits, context, identifiers: unique, extra,
     },
   };
+}
+
+/**
+ * How far ahead of the receive time the client's clock is, when `sentAt` shows it: the client
+ * cannot have sent after Pulse received. A `sentAt` before the receive time is not corrected
+ * (unlike Segment): a slow clock looks the same as a message that waited in a queue or a DLQ
+ * replay, and shifting those would move event times by the delay. A correction that would give
+ * a time before 1970 is not made.
+ */
+function clockAhead(sentAt: unknown, receivedAt: number, eventTime: number): number {
+  const sent = typeof sentAt === 'string' || typeof sentAt === 'number' ? parseTimestamp(sentAt) : undefined;
+  if (sent === undefined || sent <= receivedAt || eventTime - (sent - receivedAt) < 0) return 0;
+  return sent - receivedAt;
 }
 
 function asObject(v: Json | undefined): JsonObject {
@@ -146,7 +184,7 @@ export interface DecodedMessage {
  * Decodes a message body holding one event or a Segment-style batch `{"batch": [...]}`. A body
  * that is not JSON at all refuses the whole message.
  */
-export function decodeJsonMessage(body: Uint8Array, defaultTimestamp: number): DecodedMessage {
+export function decodeJsonMessage(body: Uint8Array, defaultTimestamp: number, options: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): DecodedMessage {
   let data: unknown;
   try {
     data = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
@@ -158,7 +196,7 @@ export function decodeJsonMessage(body: Uint8Array, defaultTimestamp: number): D
   const rejected: DecodedMessage['rejected'][number][] = [];
   if (items.length === 0) rejected.push({ index: -1, raw: data, problem: { field: 'batch', reason: 'batch: empty' } });
   for (const [index, raw] of items.entries()) {
-    const r = normalizeEvent(raw, defaultTimestamp);
+    const r = normalizeEvent(raw, defaultTimestamp, options);
     if (r.ok) events.push(r.event);
     else rejected.push({ index, raw, problem: r.problem });
   }

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { parseApiKeys, type ApiKey } from '../auth/keys.ts';
+import { parseConnectors, type ConnectorDefinition } from '../collection/connectors/model.ts';
+import { DEFAULT_NORMALIZE_OPTIONS, isPhoneRegion, type NormalizeOptions } from '../collection/normalize.ts';
+import { DEFAULT_CONSENT_SETTINGS, parseConsentPolicies, type ConsentSettings } from '../privacy/consent.ts';
 
 /** Validated, frozen configuration of one Pulse process. */
 export interface Config {
@@ -27,6 +31,16 @@ export interface Config {
   readonly batchWaitMs: number;
   /** How long an event's messageId is remembered for de-duplication. */
   readonly dedupTtlSeconds: number;
+  /** Partner connectors (PULSE_CONNECTORS), secrets resolved; run by the processor role. */
+  readonly connectors: readonly ConnectorDefinition[];
+  /** Requests per second one write key may make to the HTTP collector. */
+  readonly httpRateLimit: number;
+  /** Certificate and key files (PEM): the HTTP server speaks HTTPS when set. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Consent at collection: Pulse's IAB TCF vendor id and the policy per tenant. */
+  readonly consent: ConsentSettings;
+  /** Event normalization: the default region of phone numbers. */
+  readonly normalize: NormalizeOptions;
 }
 
 /** Every PULSE_* variable Pulse reads; any other PULSE_* variable is rejected as a typo. */
@@ -34,6 +48,9 @@ export const CONFIG_VARIABLES = [
   'PULSE_NATS_URL', 'PULSE_REDIS_URL', 'PULSE_CLICKHOUSE_URL', 'PULSE_GRPC_PORT', 'PULSE_HTTP_PORT',
   'PULSE_HOST', 'PULSE_DATA_DIR', 'PULSE_NAMESPACE', 'PULSE_API_KEYS', 'PULSE_LOG_LEVEL',
   'PULSE_ACK_WAIT_MS', 'PULSE_BATCH_SIZE', 'PULSE_BATCH_WAIT_MS', 'PULSE_DEDUP_TTL_SECONDS',
+  'PULSE_CONNECTORS',
+  'PULSE_HTTP_RATE_LIMIT', 'PULSE_TLS_CERT', 'PULSE_TLS_KEY',
+  'PULSE_TCF_VENDOR_ID', 'PULSE_CONSENT_POLICY', 'PULSE_DEFAULT_PHONE_REGION',
 ] as const;
 
 /** Namespaces become parts of subjects, stream names, Redis keys and ClickHouse database names. */
@@ -122,6 +139,73 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const batchSize = int('PULSE_BATCH_SIZE', 500, 1, 10_000);
   const batchWaitMs = int('PULSE_BATCH_WAIT_MS', 20, 0, 10_000);
   const dedupTtlSeconds = int('PULSE_DEDUP_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600);
+  const httpRateLimit = int('PULSE_HTTP_RATE_LIMIT', 1000, 1, 1_000_000);
+
+  let tls: Config['tls'];
+  const certRaw = get('PULSE_TLS_CERT');
+  const keyRaw = get('PULSE_TLS_KEY');
+  if ((certRaw === undefined) !== (keyRaw === undefined)) {
+    problems.push('PULSE_TLS_CERT, PULSE_TLS_KEY: set both (HTTPS) or neither (HTTP)');
+  } else if (certRaw !== undefined && keyRaw !== undefined) {
+    const read = (name: 'PULSE_TLS_CERT' | 'PULSE_TLS_KEY', raw: string): { file: string; pem: Buffer | undefined } => {
+      const file = isAbsolute(raw) ? raw : resolve(cwd, raw);
+      try {
+        return { file, pem: readFileSync(file) };
+      } catch (err) {
+        problems.push(`${name}: not a readable file: ${(err as Error).message}`);
+        return { file, pem: undefined };
+      }
+    };
+    const cert = read('PULSE_TLS_CERT', certRaw);
+    const key = read('PULSE_TLS_KEY', keyRaw);
+    if (cert.pem !== undefined && key.pem !== undefined) {
+      // A mismatched or non-PEM pair is reported now rather than when the server starts.
+      try {
+        createSecureContext({ cert: cert.pem, key: key.pem });
+      } catch (err) {
+        problems.push(`PULSE_TLS_CERT, PULSE_TLS_KEY: not a usable certificate and key: ${(err as Error).message}`);
+      }
+    }
+    tls = Object.freeze({ certFile: cert.file, keyFile: key.file });
+  }
+
+  const vendorId = get('PULSE_TCF_VENDOR_ID') === undefined ? undefined : int('PULSE_TCF_VENDOR_ID', 0, 1, 65535);
+  let consent: ConsentSettings = { ...DEFAULT_CONSENT_SETTINGS, vendorId };
+  const policyRaw = get('PULSE_CONSENT_POLICY');
+  if (policyRaw !== undefined) {
+    let text: string | undefined = policyRaw;
+    if (!policyRaw.startsWith('{')) {
+      try {
+        text = readFileSync(isAbsolute(policyRaw) ? policyRaw : resolve(cwd, policyRaw), 'utf8');
+      } catch (err) {
+        problems.push(`PULSE_CONSENT_POLICY: not a JSON object and not a readable file: ${(err as Error).message}`);
+        text = undefined;
+      }
+    }
+    const parsed = text === undefined ? undefined : parseConsentPolicies(text);
+    if (parsed?.ok === true) consent = { vendorId, defaultPolicy: parsed.defaultPolicy, tenants: parsed.tenants };
+    else if (parsed !== undefined) problems.push(...parsed.problems.map((p) => `PULSE_CONSENT_POLICY: ${p}`));
+  }
+  const regionRaw = (get('PULSE_DEFAULT_PHONE_REGION') ?? DEFAULT_NORMALIZE_OPTIONS.phoneRegion).toUpperCase();
+  const phoneRegion = isPhoneRegion(regionRaw) ? regionRaw : DEFAULT_NORMALIZE_OPTIONS.phoneRegion;
+  if (phoneRegion !== regionRaw) problems.push(`PULSE_DEFAULT_PHONE_REGION: not a region code libphonenumber knows (ISO 3166-1 alpha-2, e.g. US, FR) (got ${JSON.stringify(regionRaw)})`);
+
+  let connectors: readonly ConnectorDefinition[] = [];
+  const connectorsRaw = get('PULSE_CONNECTORS');
+  if (connectorsRaw !== undefined) {
+    let text: string | undefined = connectorsRaw;
+    if (!connectorsRaw.startsWith('[')) {
+      try {
+        text = readFileSync(isAbsolute(connectorsRaw) ? connectorsRaw : resolve(cwd, connectorsRaw), 'utf8');
+      } catch (err) {
+        problems.push(`PULSE_CONNECTORS: not a JSON array and not a readable file: ${(err as Error).message}`);
+        text = undefined;
+      }
+    }
+    const parsed = text === undefined ? undefined : parseConnectors(text, env);
+    if (parsed?.ok === true) connectors = Object.freeze(parsed.connectors);
+    else if (parsed !== undefined) problems.push(...parsed.problems.map((p) => `PULSE_CONNECTORS: ${p}`));
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -129,5 +213,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined,
     clickhouseUrl, grpcPort, httpPort, host, dataDir, namespace, apiKeys,
     logLevel: logLevel as Config['logLevel'], ackWaitMs, batchSize, batchWaitMs, dedupTtlSeconds,
+    connectors,
+    httpRateLimit, tls,
+    consent: Object.freeze(consent), normalize: Object.freeze({ phoneRegion }),
   });
 }

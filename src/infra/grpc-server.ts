@@ -22,28 +22,44 @@ export interface HandlerContext {
 export function unary<Req, Res>(
   ctx: HandlerContext, method: string, scope: Scope, fn: (request: Req, principal: Principal) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    const start = process.hrtime.bigint();
-    const done = (code: string) => ctx.metrics.grpcHandlerSeconds.observe({ method, code }, Number(process.hrtime.bigint() - start) / 1e9);
-    let principal: Principal;
-    try {
-      principal = ctx.keys.authorize(call.metadata.get('authorization')[0]?.toString(), scope);
-    } catch (err) {
+  return (call, callback) => serve(ctx, method, scope, call.metadata, (principal) => fn(call.request, principal), callback);
+}
+
+/**
+ * Wraps a client-streaming handler as `unary` does. The handler reads the requests as an async
+ * iterable, one at a time, so a client sending faster than the handler works is held back by
+ * HTTP/2 flow control; the handler's result is the response.
+ */
+export function clientStream<Req, Res>(
+  ctx: HandlerContext, method: string, scope: Scope, fn: (requests: AsyncIterable<Req>, principal: Principal) => Promise<Res>,
+): grpc.handleClientStreamingCall<Req, Res> {
+  return (call, callback) => serve(ctx, method, scope, call.metadata, (principal) => fn(call as AsyncIterable<Req>, principal), callback);
+}
+
+function serve<Res>(
+  ctx: HandlerContext, method: string, scope: Scope, metadata: grpc.Metadata,
+  run: (principal: Principal) => Promise<Res>, callback: grpc.sendUnaryData<Res>,
+): void {
+  const start = process.hrtime.bigint();
+  const done = (code: string) => ctx.metrics.grpcHandlerSeconds.observe({ method, code }, Number(process.hrtime.bigint() - start) / 1e9);
+  let principal: Principal;
+  try {
+    principal = ctx.keys.authorize(metadata.get('authorization')[0]?.toString(), scope);
+  } catch (err) {
+    const e = toPulseError(err);
+    done(e.code);
+    callback({ code: grpcStatusOf(e.code), details: e.message });
+    return;
+  }
+  run(principal).then(
+    (res) => { done('OK'); callback(null, res); },
+    (err: unknown) => {
       const e = toPulseError(err);
+      if (e.code === 'INTERNAL' || e.code === 'UNAVAILABLE') ctx.log.error({ err: e.cause ?? e, method, tenant: principal.tenant }, 'call failed');
       done(e.code);
       callback({ code: grpcStatusOf(e.code), details: e.message });
-      return;
-    }
-    fn(call.request, principal).then(
-      (res) => { done('OK'); callback(null, res); },
-      (err: unknown) => {
-        const e = toPulseError(err);
-        if (e.code === 'INTERNAL' || e.code === 'UNAVAILABLE') ctx.log.error({ err: e.cause ?? e, method, tenant: principal.tenant }, 'call failed');
-        done(e.code);
-        callback({ code: grpcStatusOf(e.code), details: e.message });
-      },
-    );
-  };
+    },
+  );
 }
 
 /** A started gRPC server with health and reflection. */

@@ -1,4 +1,5 @@
-import Fastify from 'fastify';
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { KeyRing } from '../auth/keys.ts';
 import { httpStatusOf, PulseError, toPulseError } from '../errors.ts';
 import type { Warehouse } from '../warehouse/port.ts';
@@ -19,11 +20,18 @@ export interface HttpDeps {
   readonly checks: readonly HealthCheck[];
   /** Absent in roles that do not own the warehouse. */
   readonly warehouse: Warehouse | undefined;
+  /** More routes (the collector), each registered in its own encapsulated context. */
+  readonly plugins?: readonly FastifyPluginAsync[] | undefined;
+  /** PEM files: the server speaks HTTPS when given. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 /** The operator HTTP surface: /healthz, /metrics and the read-only SQL endpoint. */
 export async function startHttpServer(host: string, port: number, deps: HttpDeps): Promise<{ close(): Promise<void>; port: number }> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const options = { logger: false, bodyLimit: 1024 * 1024 } as const;
+  const app: FastifyInstance = deps.tls === undefined
+    ? Fastify(options)
+    : Fastify({ ...options, https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile) } });
 
   app.setErrorHandler((err, _req, reply) => {
     const e = err instanceof PulseError ? err : (err as { validation?: unknown }).validation ? new PulseError('INVALID_ARGUMENT', (err as Error).message) : toPulseError(err);
@@ -57,6 +65,8 @@ export async function startHttpServer(host: string, port: number, deps: HttpDeps
     if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', `query: ${problem}`, { field: 'query' });
     return { rows: await deps.warehouse.query(query) };
   });
+
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
   await app.listen({ host, port });
   const address = app.server.address();

