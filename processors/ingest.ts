@@ -1,4 +1,4 @@
-import { catchError, concatMap, defer, finalize, from, map, of, type Observable } from 'rxjs';
+import { catchError, defer, finalize, from, map, mergeMap, of, type Observable } from 'rxjs';
 import { TENANT_PATTERN } from '../src/auth/keys.ts';
 import { decodeJsonMessage, type PulseEvent } from '../src/collection/event.ts';
 import { DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from '../src/collection/normalize.ts';
@@ -10,8 +10,10 @@ import type { Logger } from '../src/infra/log.ts';
 import type { Metrics } from '../src/infra/metrics.ts';
 import type { ProfileStore } from '../src/profiles/store.ts';
 import type { Rejection, SourceMessage } from '../src/collection/source.ts';
-import { compile, evaluateAll, type CompiledSegment } from '../src/segments/model.ts';
-import type { MembershipChange, SegmentStore } from '../src/segments/store.ts';
+import { counterName, throughMerges, type Applied } from '../src/profiles/model.ts';
+import type { EventChange } from '../src/segments/dependencies.ts';
+import { RealtimeSegments, type TimedChange } from '../src/segments/realtime.ts';
+import type { FeatureEvent, FeatureStore, MembershipChange, MembershipHistory, SegmentStore } from '../src/segments/store.ts';
 import type { EventRecord, EventWriter } from '../src/warehouse/events.ts';
 import { batches, Credits } from './batching.ts';
 
@@ -20,10 +22,19 @@ export interface IngestSinks {
   readonly profiles: ProfileStore;
   readonly segments: SegmentStore;
   readonly events: EventWriter;
+  /** Event features for windowed, filtered and aggregated rules (without it they read nothing). */
+  readonly features?: FeatureStore;
+  /** Segment membership history (ClickHouse). */
+  readonly history?: MembershipHistory;
   /** Keeps consent refusals on existing profiles, so a withdrawal replaces an earlier grant. */
   readonly consent?: ConsentStore;
   /** Publishes a rejection to the DLQ and resolves once the DLQ stream has stored it. */
   deadLetter(rejection: Rejection): Promise<void>;
+  /**
+   * Records what applying events did to profiles: merges on `<ns>.changes.<tenant>.profile`,
+   * merges and trait changes in ClickHouse. Called for duplicates too (they return what they did).
+   */
+  recordProfileChanges?(tenant: string, events: readonly PulseEvent[], results: readonly Applied[]): Promise<void>;
   /** Publishes segment enter/exit changes; resolves once stored. */
   publishChanges(tenant: string, changes: readonly (MembershipChange & { version: number })[]): Promise<void>;
 }
@@ -91,10 +102,15 @@ export function decodeBatch(messages: readonly SourceMessage[], namespace: strin
 export function ingest(source: AsyncIterator<SourceMessage>, sinks: IngestSinks, options: IngestOptions): Observable<BatchReport> {
   const credits = new Credits(options.concurrency);
   const now = options.now ?? Date.now;
+  const realtime = new RealtimeSegments({
+    segments: sinks.segments, profiles: sinks.profiles, features: sinks.features, history: sinks.history, log: options.log, metrics: options.metrics, now,
+  });
   return from(batches(source, options.batchSize, options.batchWaitMs, credits)).pipe(
     map((messages) => ({ messages, decoded: decodeBatch(messages, options.namespace, options.normalize), started: now() })),
-    concatMap(({ messages, decoded, started }) =>
-      defer(() => applyBatch(decoded, sinks, options, now)).pipe(
+    // Batches overlap up to `concurrency`: every sink is idempotent and commutative, so their order
+    // does not matter, and one batch's CPU work hides another's waits on Redis and ClickHouse.
+    mergeMap(({ messages, decoded, started }) =>
+      defer(() => applyBatch(decoded, sinks, options, now, realtime)).pipe(
         map((report) => {
           for (const m of messages) m.ack();
           options.metrics.batchSeconds.observe((now() - started) / 1000);
@@ -107,11 +123,12 @@ export function ingest(source: AsyncIterator<SourceMessage>, sinks: IngestSinks,
         }),
         finalize(() => credits.release()),
       ),
+      options.concurrency,
     ),
   );
 }
 
-async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: IngestOptions, now: () => number): Promise<Omit<BatchReport, 'messages'>> {
+async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: IngestOptions, now: () => number, realtime: RealtimeSegments): Promise<Omit<BatchReport, 'messages'>> {
   let applied = 0;
   let duplicates = 0;
   let segmentChanges = 0;
@@ -124,11 +141,15 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
     const refusals = gate.denied.flatMap((d) => (d.record === undefined ? [] : [{ event: d.item.event, record: d.record }]));
     if (sinks.consent !== undefined && refusals.length > 0) await sinks.consent.recordRefusals(tenant, refusals);
     const results = await sinks.profiles.applyEvents(tenant, events);
-    const latest = new Map<string, number>();
+    if (sinks.recordProfileChanges !== undefined) await sinks.recordProfileChanges(tenant, events, results);
+    for (const r of results) {
+      if (r.duplicate) continue;
+      options.metrics.profileMerges.inc({ outcome: 'merged' }, r.merges.length);
+      options.metrics.profileMerges.inc({ outcome: 'refused' }, r.refused.length);
+    }
     const records: EventRecord[] = results.map((r, i) => {
       if (r.duplicate) duplicates++;
       else applied++;
-      latest.set(r.profileId, Math.max(latest.get(r.profileId) ?? 0, r.version));
       const item = items[i];
       if (item === undefined) throw new Error('apply returned more results than events');
       return { event: item.event, profileId: r.profileId, maybeWritten: r.duplicate || item.message.redelivered };
@@ -139,7 +160,8 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
     }
     // Segments are re-evaluated even for duplicates: a crash between applying and evaluating
     // must not leave membership stale after the redelivery.
-    const changes = await evaluateSegments(tenant, [...latest.keys()], sinks, options);
+    // A profile merged away in this batch is evaluated as its survivor (the store removed it from its segments).
+    const changes = await evaluateSegments(tenant, events, throughMerges(results), realtime);
     segmentChanges += changes.length;
     if (changes.length > 0) await sinks.publishChanges(tenant, changes);
     await sinks.events.write(tenant, records, now());
@@ -154,23 +176,22 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
   return { applied, duplicates, rejected: decoded.rejected.length, segmentChanges, failed: false };
 }
 
-async function evaluateSegments(tenant: string, profileIds: readonly string[], sinks: IngestSinks, options: IngestOptions): Promise<(MembershipChange & { version: number })[]> {
-  if (profileIds.length === 0) return [];
-  const definitions = await sinks.segments.list(tenant);
-  if (definitions.length === 0) return [];
-  let compiled: CompiledSegment[];
-  try {
-    compiled = compile(definitions);
-  } catch (err) {
-    options.log.error({ err, tenant }, 'a stored segment rule does not parse; segments not evaluated');
-    return [];
-  }
-  const facts = await sinks.profiles.facts(tenant, profileIds);
-  const all = await Promise.all([...facts].map(async ([profileId, f]) => {
-    const changes = await sinks.segments.writeMembership(tenant, profileId, f.version, evaluateAll(compiled, f.facts));
-    return changes.map((c) => ({ ...c, version: f.version }));
-  }));
-  const flat = all.flat();
-  for (const c of flat) options.metrics.segmentChanges.inc({ kind: c.kind });
-  return flat;
+/**
+ * Records the events' features, then re-evaluates, per profile, the segments its events can
+ * affect (the traits they set or changed, their event names); a merge affects them all.
+ */
+async function evaluateSegments(tenant: string, events: readonly PulseEvent[], results: readonly Applied[], realtime: RealtimeSegments): Promise<TimedChange[]> {
+  const touched = new Map<string, EventChange[] | 'all'>();
+  const occurrences: FeatureEvent[] = [];
+  results.forEach((r, i) => {
+    const e = events[i];
+    if (e === undefined) return;
+    const event = counterName(e);
+    const seen = touched.get(r.profileId) ?? [];
+    const traits = [...new Set([...Object.keys(e.traits), ...r.traitChanges.map((c) => c.trait)])];
+    touched.set(r.profileId, seen === 'all' || r.merges.length > 0 ? 'all' : [...seen, { event, traits }]);
+    occurrences.push({ profileId: r.profileId, messageId: e.messageId, event, properties: e.properties, at: e.timestamp });
+  });
+  await realtime.recordFeatures(tenant, occurrences);
+  return realtime.evaluate(tenant, touched, 'ingest');
 }

@@ -9,6 +9,7 @@ import { createLogger } from './infra/log.ts';
 import { connectNats, streamNames } from './infra/nats.ts';
 import { ensureLocalServer, StackError } from './infra/local-stack.ts';
 import { loadPulseGrpc } from './infra/proto.ts';
+import type { BackfillStatus__Output } from './gen/pulse/v1/BackfillStatus.ts';
 import { readOnlyProblem } from './warehouse/schema.ts';
 import { openWarehouse, ROLES, startPulse, type Role } from './main.ts';
 import { jetstream } from '@nats-io/jetstream';
@@ -37,6 +38,13 @@ const USAGE = `pulse <command>
   send --tenant T '<event JSON>'     publish one Segment-spec event (or {"batch": [...]}) to NATS
   lookup --type T --id ID            GetAudience for one identifier through gRPC
   segments list | create [--id ID] --name N --rule '<JSON>' | delete --id ID
+  segments update --id ID [--name N] [--rule R] | versions --id ID
+  segments validate --rule R          problems with their place, and the rule's JSON and text forms
+  segments estimate (--rule R | --id ID)   size from a random sample, with a 95% interval
+  segments explain --id ID (--profile PID | --identifier TYPE:ID)   which conditions held, with values
+  segments backfill --id ID           follows the segment's backfill until it ends
+  sharing set --partner P (--segments a,b | --all)   which segments a partner may receive (recorded in sharing_audit)
+  sharing list | taxonomy --segment S --taxonomy NODE  agreements; map a segment to an IAB Audience Taxonomy node ('' removes)
   import <file> --tenant T --mapping M.json [--rejects PATH]
                                      import a CSV or NDJSON file (gzip too), each row mapped to an event; resumes where it stopped
   dlq list [--tenant T] [--limit N]  show dead letters: sequence, tenant, time, reason, field, short body preview
@@ -189,9 +197,39 @@ async function send(config: Config, tenant: string, json: string): Promise<numbe
   return 0;
 }
 
-type ServiceName = 'TargetingService' | 'SegmentService';
+type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService';
 
 /** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
+/** Follows a segment's backfill, one progress line at a time, until it is done or failed. */
+async function backfillProgress(config: Config, id: string): Promise<number> {
+  const key = adminKey(resolveKeys(config, false), 'segments:read');
+  const Client = loadPulseGrpc().pulse.v1.SegmentService as unknown as grpc.ServiceClientConstructor;
+  const client = new Client(`${config.host}:${config.grpcPort}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${key?.key ?? ''}`);
+  const status = (): Promise<BackfillStatus__Output> => new Promise((resolve, reject) => {
+    (client as unknown as { GetBackfillStatus: (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: BackfillStatus__Output) => void) => void })
+      .GetBackfillStatus({ id }, md, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+  try {
+    let last = '';
+    for (;;) {
+      const s = await status();
+      const line = `${s.state} v${s.version}: ${s.profilesDone}/${s.profilesTotal} profiles, ${s.entered} entered, ${s.exited} exited${s.error === '' ? '' : ` (${s.error})`}`;
+      if (line !== last) print(line);
+      last = line;
+      if (s.state === 'done') return 0;
+      if (s.state === 'failed') return 1;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } catch (err) {
+    process.stderr.write(`pulse segments backfill: ${(err as grpc.ServiceError).details || (err as Error).message}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}
+
 async function grpcCall(config: Config, command: string, service: ServiceName, method: string, request: object, scope: string): Promise<number> {
   const key = adminKey(resolveKeys(config, false), scope);
   const Client = loadPulseGrpc().pulse.v1[service] as unknown as grpc.ServiceClientConstructor;
@@ -417,7 +455,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv], allowPositionals: true, strict: true,
     options: {
-      role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string' },
+      partner: { type: 'string' }, segments: { type: 'string' }, segment: { type: 'string' },
+      role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string' }, profile: { type: 'string' }, identifier: { type: 'string' },
       mapping: { type: 'string' }, rejects: { type: 'string' }, limit: { type: 'string' }, seq: { type: 'string' }, all: { type: 'boolean' },
       provider: { type: 'string' }, taxonomy: { type: 'string' }, api: { type: 'string' }, 'id-type': { type: 'string' }, 'as-of': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -459,12 +498,36 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'lookup':
         if (values.type === undefined || values.id === undefined) break;
         return await grpcCall(config, 'lookup', 'TargetingService', 'GetAudience', { identifiers: [{ type: values.type, id: values.id }] }, 'targeting:read');
+      case 'sharing':
+        if (rest[0] === 'list') return await grpcCall(config, 'sharing list', 'DataSharingService', 'ListSharing', {}, 'admin');
+        if (rest[0] === 'set' && values.partner !== undefined && (values.all === true) !== (values.segments !== undefined)) {
+          const segmentIds = values.segments?.split(',').map((x) => x.trim()).filter((x) => x !== '') ?? [];
+          return await grpcCall(config, 'sharing set', 'DataSharingService', 'SetSharing', { partner: values.partner, all: values.all === true, segmentIds }, 'admin');
+        }
+        if (rest[0] === 'taxonomy' && values.segment !== undefined && values.taxonomy !== undefined) {
+          return await grpcCall(config, 'sharing taxonomy', 'DataSharingService', 'SetSegmentTaxonomy', { segmentId: values.segment, taxonomyId: values.taxonomy }, 'admin');
+        }
+        break;
       case 'segments':
         if (rest[0] === 'list') return await grpcCall(config, 'segments list', 'SegmentService', 'ListSegments', {}, 'segments:read');
         if (rest[0] === 'create' && values.name !== undefined && values.rule !== undefined) {
           return await grpcCall(config, 'segments create', 'SegmentService', 'CreateSegment', { id: values.id ?? '', name: values.name, rule: values.rule }, 'segments:write');
         }
         if (rest[0] === 'delete' && values.id !== undefined) return await grpcCall(config, 'segments delete', 'SegmentService', 'DeleteSegment', { id: values.id }, 'segments:write');
+        if (rest[0] === 'update' && values.id !== undefined) {
+          return await grpcCall(config, 'segments update', 'SegmentService', 'UpdateSegment', { id: values.id, name: values.name ?? '', rule: values.rule ?? '' }, 'segments:write');
+        }
+        if (rest[0] === 'versions' && values.id !== undefined) return await grpcCall(config, 'segments versions', 'SegmentService', 'ListSegmentVersions', { id: values.id }, 'segments:read');
+        if (rest[0] === 'validate' && values.rule !== undefined) return await grpcCall(config, 'segments validate', 'SegmentService', 'ValidateRule', { rule: values.rule, id: values.id ?? '' }, 'segments:read');
+        if (rest[0] === 'estimate' && (values.rule !== undefined || values.id !== undefined)) {
+          return await grpcCall(config, 'segments estimate', 'SegmentService', 'EstimateSegment', { rule: values.rule ?? '', id: values.id ?? '' }, 'segments:read');
+        }
+        if (rest[0] === 'explain' && values.id !== undefined && (values.profile !== undefined || values.identifier !== undefined)) {
+          const [type = '', ...idParts] = (values.identifier ?? '').split(':');
+          const identifiers = values.identifier === undefined ? [] : [{ type, id: idParts.join(':') }];
+          return await grpcCall(config, 'segments explain', 'SegmentService', 'ExplainSegment', { id: values.id, profileId: values.profile ?? '', identifiers }, 'segments:read');
+        }
+        if (rest[0] === 'backfill' && values.id !== undefined) return await backfillProgress(config, values.id);
         break;
       case 'import':
         if (rest.length !== 1 || rest[0] === undefined || values.tenant === undefined || values.mapping === undefined) break;

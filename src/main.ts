@@ -2,6 +2,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { lastValueFrom, type Observable } from 'rxjs';
+import { startAudiencePush } from './activation/audience-push.nats.ts';
+import { RedisFrequencyStore } from './activation/frequency.redis.ts';
+import { RedisIdSync } from './activation/id-sync.redis.ts';
+import { OutcomeWriter } from './activation/outcomes.clickhouse.ts';
+import { frequencyHandlers, outcomeHandlers, type ActivationDeps } from './activation/service.ts';
+import { userSync } from './activation/user-sync.http.ts';
 import { KeyRing, type ApiKey } from './auth/keys.ts';
 import { natsDeadLetter } from './collection/dlq.nats.ts';
 import { httpCollector } from './collection/http-collector.ts';
@@ -12,7 +18,7 @@ import { RedisConnectorStore } from './collection/connectors/state.redis.ts';
 import type { Config } from './config/config.ts';
 import { EmbeddedWarehouse } from './infra/clickhouse-embedded.ts';
 import { ServerWarehouse } from './infra/clickhouse-server.ts';
-import { startGrpcServer, type GrpcServer, type HandlerContext } from './infra/grpc-server.ts';
+import { RateLimiter, startGrpcServer, type GrpcServer, type HandlerContext } from './infra/grpc-server.ts';
 import { startHttpServer, type HealthCheck } from './infra/http-server.ts';
 import { jetStreamSource, type MessageSource } from './infra/jetstream-source.ts';
 import type { Logger } from './infra/log.ts';
@@ -21,17 +27,32 @@ import { connectNats, ensureStreams, streamNames } from './infra/nats.ts';
 import { loadPulseGrpc } from './infra/proto.ts';
 import { connectRedis } from './infra/redis.ts';
 import { RedisConsentStore } from './privacy/consent.redis.ts';
+import { natsProfileChanges } from './profiles/changes.nats.ts';
+import { ProfileHistoryWriter } from './profiles/history.clickhouse.ts';
 import { RedisProfileStore } from './profiles/profile.redis.ts';
 import { profileHandlers } from './profiles/service.ts';
 import { natsSegmentChanges } from './segments/changes.nats.ts';
+import { RedisFeatureStore } from './segments/features.redis.ts';
+import { ClickHouseMembershipHistory } from './segments/history.clickhouse.ts';
+import { RealtimeSegments } from './segments/realtime.ts';
 import { RedisSegmentStore } from './segments/segment.redis.ts';
 import { segmentHandlers } from './segments/service.ts';
+import { Backfills, RuleFactsLoader } from './segments/backfill.ts';
+import { natsDefinitionChanges } from './segments/definition-changes.nats.ts';
+import { RedisSegmentDefinitions } from './segments/definitions.redis.ts';
+import { ClickHouseEventHistory } from './segments/event-history.clickhouse.ts';
 import { RedisAudienceReader } from './targeting/audience.redis.ts';
-import { targetingHandlers } from './targeting/service.ts';
+import { natsSharingChanges, natsTaxonomyChanges, subscribeInvalidation } from './targeting/invalidation.nats.ts';
+import { NearCache } from './targeting/near-cache.ts';
+import { sharingHandlers, targetingHandlers, type TargetingDeps } from './targeting/service.ts';
+import { sharingAudit } from './targeting/sharing-audit.clickhouse.ts';
+import { RedisSharingStore } from './targeting/sharing.redis.ts';
+import { targetingSettingsFor } from './targeting/settings.ts';
 import { EventWriter } from './warehouse/events.ts';
 import type { Warehouse } from './warehouse/port.ts';
 import { schemaStatements } from './warehouse/schema.ts';
 import { ingest, type BatchReport } from '../processors/ingest.ts';
+import { startSegmentClock } from '../processors/segment-clock.ts';
 
 /** Which parts a process runs: everything, only the stream processor, or only the APIs. */
 export const ROLES = ['all', 'processor', 'api'] as const;
@@ -75,21 +96,32 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     closers.push(() => warehouse.close());
     for (const ddl of schemaStatements(config.namespace)) await warehouse.exec(ddl);
 
-    const profiles = new RedisProfileStore(redis, config.namespace, config.dedupTtlSeconds);
+    const profiles = new RedisProfileStore(redis, config.namespace, config.dedupTtlSeconds, { policies: config.profilePolicies, limits: config.identityLimits });
     const segments = new RedisSegmentStore(redis, config.namespace);
+    const segmentDefinitions = new RedisSegmentDefinitions(redis, config.namespace);
+    const features = new RedisFeatureStore(redis, config.namespace, config.dedupTtlSeconds);
+    const membershipHistory = new ClickHouseMembershipHistory(warehouse, config.namespace);
 
     let processor: { source: MessageSource; done: Promise<BatchReport | undefined> } | undefined;
     if (role === 'all' || role === 'processor') {
       const names = streamNames(config.namespace);
       const source = await jetStreamSource(nc, names.events, names.processorDurable, config.batchSize * 2);
+      const publishMerges = natsProfileChanges(nc, config.namespace);
+      const profileHistory = new ProfileHistoryWriter(warehouse, config.namespace);
       const reports: Observable<BatchReport> = ingest(source.iterator, {
-        profiles, segments,
+        profiles, segments, features, history: membershipHistory,
         events: new EventWriter(warehouse, config.namespace),
         deadLetter: natsDeadLetter(nc, config.namespace),
         publishChanges: natsSegmentChanges(nc, config.namespace),
         consent: new RedisConsentStore(redis, config.namespace),
+        recordProfileChanges: async (tenant, events, results) => {
+          await Promise.all([
+            publishMerges(tenant, events, results), profileHistory.write(tenant, events, results),
+            segmentDefinitions.indexProfiles(tenant, results.filter((r) => !r.duplicate).map((r) => r.profileId)),
+          ]);
+        },
       }, {
-        namespace: config.namespace, batchSize: config.batchSize, batchWaitMs: config.batchWaitMs, concurrency: 1,
+        namespace: config.namespace, batchSize: config.batchSize, batchWaitMs: config.batchWaitMs, concurrency: 2,
         log: log.child({ component: 'processor' }), metrics, consent: config.consent, normalize: config.normalize,
       });
       processor = { source, done: lastValueFrom(reports, { defaultValue: undefined }) };
@@ -99,6 +131,16 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         await running.source.stop();
         await Promise.race([running.done.catch(() => undefined), new Promise((r) => setTimeout(r, 5_000))]);
       });
+    }
+
+    if (role === 'all' || role === 'processor') {
+      // Time-based exits: profiles whose membership lapses with no new event (processors/segment-clock.ts).
+      const clockLog = log.child({ component: 'segment-clock' });
+      const clock = startSegmentClock({
+        realtime: new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: clockLog, metrics, now: Date.now }),
+        segments, publishChanges: natsSegmentChanges(nc, config.namespace),
+      }, { periodMs: config.segmentClockMs, log: clockLog, metrics });
+      closers.push(() => clock.stop());
     }
 
     // Collectors answer only after JetStream stored the events; past this wait they answer 503.
@@ -112,16 +154,52 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       closers.push(() => connectors.stop());
     }
 
+    const idSync = new RedisIdSync(redis, config.namespace);
+    if ((role === 'all' || role === 'processor') && config.audiencePush.length > 0) {
+      const push = await startAudiencePush(nc, config.namespace, config.audiencePush, idSync, log.child({ component: 'audience-push' }));
+      closers.push(() => push.stop());
+    }
+
     let grpcServer: GrpcServer | undefined;
     if (role === 'all' || role === 'api') {
-      const ctx: HandlerContext = { keys: keyRing, metrics, log: log.child({ component: 'grpc' }) };
+      const ctx: HandlerContext = { keys: keyRing, metrics, log: log.child({ component: 'grpc' }), limiter: new RateLimiter() };
+      const sharing = new RedisSharingStore(redis, config.namespace);
+      const audiences = new RedisAudienceReader(redis, config.namespace);
+      const settings = (tenant: string) => targetingSettingsFor(config.targeting, tenant);
+      let targeting: TargetingDeps = { reader: audiences, agreement: (tenant, partner) => sharing.get(tenant, partner), settings };
+      if (config.nearCacheEntries > 0) {
+        const cache = new NearCache(audiences, { maxEntries: config.nearCacheEntries });
+        const feed = subscribeInvalidation(nc, config.namespace, cache, log.child({ component: 'near-cache' }));
+        closers.push(() => feed.stop());
+        targeting = { reader: cache, agreement: (tenant, partner) => cache.agreement(tenant, partner, () => sharing.get(tenant, partner)), settings };
+      }
+      const audit = sharingAudit(warehouse, config.namespace);
+      const announce = natsSharingChanges(nc, config.namespace);
+      const loader = new RuleFactsLoader({
+        profiles, definitions: segmentDefinitions, history: new ClickHouseEventHistory(warehouse, config.namespace),
+        keptFeatures: (tenant, pids, needed, now) => features.read(tenant, pids, needed, now),
+      });
+      const backfills = new Backfills({
+        definitions: segmentDefinitions, segments, loader, publishChanges: natsSegmentChanges(nc, config.namespace), history: membershipHistory,
+        seedFeatures: (tenant, events, needed, now) => features.record(tenant, events, needed, now), log: log.child({ component: 'backfill' }), batchSize: 500,
+      });
+      closers.push(() => backfills.stop());
       const pkg = loadPulseGrpc();
+      const activation: ActivationDeps = {
+        profiles, frequency: new RedisFrequencyStore(redis, config.namespace), outcomes: new OutcomeWriter(warehouse, config.namespace), now: Date.now,
+      };
       grpcServer = await startGrpcServer(config.host, config.grpcPort, [
-        { name: 'pulse.v1.TargetingService', definition: pkg.pulse.v1.TargetingService.service, handlers: targetingHandlers(ctx, new RedisAudienceReader(redis, config.namespace)) },
-        { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles) },
-        { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments) },
+        { name: 'pulse.v1.TargetingService', definition: pkg.pulse.v1.TargetingService.service, handlers: targetingHandlers(ctx, targeting) },
+        {
+          name: 'pulse.v1.DataSharingService', definition: pkg.pulse.v1.DataSharingService.service,
+          handlers: sharingHandlers(ctx, { store: sharing, record: async (c) => { await audit(c); await announce(c); }, taxonomyChanged: natsTaxonomyChanges(nc, config.namespace) }),
+        },
+        { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles, publisher) },
+        { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
         { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher) },
-      ]);
+        { name: 'pulse.v1.OutcomeService', definition: pkg.pulse.v1.OutcomeService.service, handlers: outcomeHandlers(ctx, activation) },
+        { name: 'pulse.v1.FrequencyService', definition: pkg.pulse.v1.FrequencyService.service, handlers: frequencyHandlers(ctx, activation) },
+     ], config.grpcTls);
       const server = grpcServer;
       // gRPC stops first (closers run in reverse), so no call starts against closed stores.
       closers.push(() => server.stop(5_000));
@@ -134,7 +212,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     ];
     const collector = httpCollector({ keys: keyRing, publisher, rateLimit: config.httpRateLimit, log: log.child({ component: 'collector' }) });
     const http = await startHttpServer(config.host, config.httpPort, {
-      keys: keyRing, metrics, log, checks, warehouse, tls: config.tls, plugins: role === 'processor' ? [] : [collector],
+      keys: keyRing, metrics, log, checks, warehouse, tls: config.tls, plugins: role === 'processor' ? [] : [collector, userSync({ keys: keyRing, partners: config.audiencePush, sync: idSync })],
     });
     closers.push(() => http.close());
 

@@ -4,7 +4,8 @@ import { PulseError } from '../errors.ts';
 
 /** Scopes a key can carry; `*` grants every scope. */
 export const SCOPES = [
-  'targeting:read', 'profiles:read', 'segments:read', 'segments:write', 'events:write', 'warehouse:read', 'admin',
+  'targeting:read', 'profiles:read', 'profiles:write', 'segments:read', 'segments:write', 'events:write', 'warehouse:read',
+  'outcomes:write', 'inventory:write', 'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -16,7 +17,20 @@ export interface ApiKey {
   readonly key: string;
   readonly tenant: string;
   readonly scopes: readonly (Scope | '*')[];
+  /** The partner (bidder, SSP) the key was issued to; absent for the tenant's own use. */
+  readonly partner?: Partner | undefined;
+  /** Most gRPC calls (or batched lookups) per second the key may make; absent: unlimited. */
+  readonly rateLimit?: number | undefined;
 }
+
+/** A partner of a tenant: its name in data-sharing agreements and its IAB TCF vendor id. */
+export interface Partner {
+  readonly id: string;
+  readonly iabVendorId?: number | undefined;
+}
+
+/** Partner ids become parts of Redis keys and subjects. */
+export const PARTNER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** Who made a call, after authentication. */
 export interface Principal {
@@ -24,12 +38,19 @@ export interface Principal {
   readonly scopes: readonly (Scope | '*')[];
   /** A short, non-secret fingerprint of the key for logs and audit. */
   readonly keyId: string;
+  readonly partner: Partner | undefined;
+  readonly rateLimit: number | undefined;
 }
 
 const apiKeySchema = z.object({
   key: z.string().min(16, 'key must be at least 16 characters'),
   tenant: z.string().regex(TENANT_PATTERN, `tenant must match ${TENANT_PATTERN.source}`),
   scopes: z.array(z.enum([...SCOPES, '*'])).min(1, 'at least one scope'),
+  partner: z.object({
+    id: z.string().regex(PARTNER_PATTERN, `partner id must match ${PARTNER_PATTERN.source}`),
+    iabVendorId: z.int().min(1).max(65535).optional(),
+  }).strict().optional(),
+  rateLimit: z.number().positive().max(10_000_000).optional(),
 }).strict();
 
 /** Parses a JSON array of keys, reporting every problem with its place. */
@@ -78,7 +99,7 @@ export class KeyRing {
   constructor(keys: readonly ApiKey[]) {
     for (const k of keys) {
       const hash = fingerprint(k.key);
-      this.#byHash.set(hash, { tenant: k.tenant, scopes: k.scopes, keyId: hash.slice(0, 12) });
+      this.#byHash.set(hash, { tenant: k.tenant, scopes: k.scopes, keyId: hash.slice(0, 12), partner: k.partner, rateLimit: k.rateLimit });
     }
   }
 

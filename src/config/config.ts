@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { parseApiKeys, type ApiKey } from '../auth/keys.ts';
+import { parsePushPartners, type PushPartner } from '../activation/audience-push.ts';
 import { parseConnectors, type ConnectorDefinition } from '../collection/connectors/model.ts';
 import { DEFAULT_NORMALIZE_OPTIONS, isPhoneRegion, type NormalizeOptions } from '../collection/normalize.ts';
+import { DEFAULT_TARGETING_SETTINGS, parseTargetingPolicies, type TargetingPolicies } from '../targeting/settings.ts';
 import { DEFAULT_CONSENT_SETTINGS, parseConsentPolicies, type ConsentSettings } from '../privacy/consent.ts';
+import { DEFAULT_IDENTITY_LIMITS, parseIdentityLimits, parseProfilePolicies, type IdentityLimits, type ProfilePolicies } from '../profiles/policy.ts';
 
 /** Validated, frozen configuration of one Pulse process. */
 export interface Config {
@@ -31,8 +34,12 @@ export interface Config {
   readonly batchWaitMs: number;
   /** How long an event's messageId is remembered for de-duplication. */
   readonly dedupTtlSeconds: number;
+  /** How often the segment clock looks for profiles whose membership changed with time. */
+  readonly segmentClockMs: number;
   /** Partner connectors (PULSE_CONNECTORS), secrets resolved; run by the processor role. */
   readonly connectors: readonly ConnectorDefinition[];
+  /** Partner endpoints receiving segment changes (PULSE_AUDIENCE_PUSH); pushed by the processor role. */
+  readonly audiencePush: readonly PushPartner[];
   /** Requests per second one write key may make to the HTTP collector. */
   readonly httpRateLimit: number;
   /** Certificate and key files (PEM): the HTTP server speaks HTTPS when set. */
@@ -41,6 +48,16 @@ export interface Config {
   readonly consent: ConsentSettings;
   /** Event normalization: the default region of phone numbers. */
   readonly normalize: NormalizeOptions;
+  /** gRPC TLS (PEM contents): with `ca`, clients must present a certificate it signed (mutual TLS). */
+  readonly grpcTls: { readonly cert: Buffer; readonly key: Buffer; readonly ca: Buffer | undefined } | undefined;
+  /** Entries of the targeting near-cache (0: no cache). */
+  readonly nearCacheEntries: number;
+  /** Required partner purposes, segtax and data name per tenant (PULSE_TARGETING). */
+  readonly targeting: TargetingPolicies;
+  /** Trait conflict policies and computed traits per tenant (PULSE_TRAIT_POLICIES). */
+  readonly profilePolicies: ProfilePolicies;
+  /** Identity guardrails (PULSE_IDENTITY_LIMITS, PULSE_MAX_IDENTIFIERS). */
+  readonly identityLimits: IdentityLimits;
 }
 
 /** Every PULSE_* variable Pulse reads; any other PULSE_* variable is rejected as a typo. */
@@ -48,9 +65,12 @@ export const CONFIG_VARIABLES = [
   'PULSE_NATS_URL', 'PULSE_REDIS_URL', 'PULSE_CLICKHOUSE_URL', 'PULSE_GRPC_PORT', 'PULSE_HTTP_PORT',
   'PULSE_HOST', 'PULSE_DATA_DIR', 'PULSE_NAMESPACE', 'PULSE_API_KEYS', 'PULSE_LOG_LEVEL',
   'PULSE_ACK_WAIT_MS', 'PULSE_BATCH_SIZE', 'PULSE_BATCH_WAIT_MS', 'PULSE_DEDUP_TTL_SECONDS',
-  'PULSE_CONNECTORS',
+  'PULSE_SEGMENT_CLOCK_MS',
+  'PULSE_CONNECTORS', 'PULSE_AUDIENCE_PUSH',
   'PULSE_HTTP_RATE_LIMIT', 'PULSE_TLS_CERT', 'PULSE_TLS_KEY',
+  'PULSE_GRPC_TLS_CERT', 'PULSE_GRPC_TLS_KEY', 'PULSE_GRPC_TLS_CA', 'PULSE_NEAR_CACHE_ENTRIES', 'PULSE_TARGETING',
   'PULSE_TCF_VENDOR_ID', 'PULSE_CONSENT_POLICY', 'PULSE_DEFAULT_PHONE_REGION',
+  'PULSE_TRAIT_POLICIES', 'PULSE_IDENTITY_LIMITS', 'PULSE_MAX_IDENTIFIERS',
 ] as const;
 
 /** Namespaces become parts of subjects, stream names, Redis keys and ClickHouse database names. */
@@ -139,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const batchSize = int('PULSE_BATCH_SIZE', 500, 1, 10_000);
   const batchWaitMs = int('PULSE_BATCH_WAIT_MS', 20, 0, 10_000);
   const dedupTtlSeconds = int('PULSE_DEDUP_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600);
+  const segmentClockMs = int('PULSE_SEGMENT_CLOCK_MS', 5_000, 100, 60_000);
   const httpRateLimit = int('PULSE_HTTP_RATE_LIMIT', 1000, 1, 1_000_000);
 
   let tls: Config['tls'];
@@ -167,6 +188,46 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
       }
     }
     tls = Object.freeze({ certFile: cert.file, keyFile: key.file });
+  }
+
+  let grpcTls: Config['grpcTls'];
+  const grpcFiles = (['PULSE_GRPC_TLS_CERT', 'PULSE_GRPC_TLS_KEY', 'PULSE_GRPC_TLS_CA'] as const).map((name) => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    try {
+      return readFileSync(isAbsolute(raw) ? raw : resolve(cwd, raw));
+    } catch (err) {
+      problems.push(`${name}: not a readable file: ${(err as Error).message}`);
+      return Buffer.alloc(0);
+    }
+  });
+  const [grpcCert, grpcKey, grpcCa] = grpcFiles;
+  if ((grpcCert === undefined) !== (grpcKey === undefined)) problems.push('PULSE_GRPC_TLS_CERT, PULSE_GRPC_TLS_KEY: set both (TLS) or neither (plaintext gRPC)');
+  else if (grpcCa !== undefined && grpcCert === undefined) problems.push('PULSE_GRPC_TLS_CA: needs PULSE_GRPC_TLS_CERT and PULSE_GRPC_TLS_KEY (mutual TLS is TLS with client certificates)');
+  else if (grpcCert !== undefined && grpcKey !== undefined && grpcCert.length > 0 && grpcKey.length > 0) {
+    try {
+      createSecureContext({ cert: grpcCert, key: grpcKey, ...(grpcCa === undefined ? {} : { ca: grpcCa }) });
+      grpcTls = Object.freeze({ cert: grpcCert, key: grpcKey, ca: grpcCa });
+    } catch (err) {
+      problems.push(`PULSE_GRPC_TLS_CERT, PULSE_GRPC_TLS_KEY, PULSE_GRPC_TLS_CA: not a usable certificate, key and CA: ${(err as Error).message}`);
+    }
+  }
+  const nearCacheEntries = int('PULSE_NEAR_CACHE_ENTRIES', 100_000, 0, 10_000_000);
+  let targeting: TargetingPolicies = { defaults: DEFAULT_TARGETING_SETTINGS, tenants: {} };
+  const targetingRaw = get('PULSE_TARGETING');
+  if (targetingRaw !== undefined) {
+    let text: string | undefined = targetingRaw;
+    if (!targetingRaw.startsWith('{')) {
+      try {
+        text = readFileSync(isAbsolute(targetingRaw) ? targetingRaw : resolve(cwd, targetingRaw), 'utf8');
+      } catch (err) {
+        problems.push(`PULSE_TARGETING: not a JSON object and not a readable file: ${(err as Error).message}`);
+        text = undefined;
+      }
+    }
+    const parsed = text === undefined ? undefined : parseTargetingPolicies(text);
+    if (parsed?.ok === true) targeting = parsed.policies;
+    else if (parsed !== undefined) problems.push(...parsed.problems.map((p) => `PULSE_TARGETING: ${p}`));
   }
 
   const vendorId = get('PULSE_TCF_VENDOR_ID') === undefined ? undefined : int('PULSE_TCF_VENDOR_ID', 0, 1, 65535);
@@ -207,14 +268,48 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     else if (parsed !== undefined) problems.push(...parsed.problems.map((p) => `PULSE_CONNECTORS: ${p}`));
   }
 
+  let audiencePush: readonly PushPartner[] = [];
+  const pushRaw = get('PULSE_AUDIENCE_PUSH');
+  if (pushRaw !== undefined) {
+    const parsed = parsePushPartners(pushRaw);
+    if (parsed.ok) audiencePush = Object.freeze(parsed.partners);
+    else problems.push(...parsed.problems.map((p) => `PULSE_AUDIENCE_PUSH: ${p}`));
+  }
+
+  let profilePolicies: ProfilePolicies = new Map();
+  const traitPoliciesRaw = get('PULSE_TRAIT_POLICIES');
+  if (traitPoliciesRaw !== undefined) {
+    let text: string | undefined = traitPoliciesRaw;
+    if (!traitPoliciesRaw.startsWith('{')) {
+      try {
+        text = readFileSync(isAbsolute(traitPoliciesRaw) ? traitPoliciesRaw : resolve(cwd, traitPoliciesRaw), 'utf8');
+      } catch (err) {
+        problems.push(`PULSE_TRAIT_POLICIES: not a JSON object and not a readable file: ${(err as Error).message}`);
+        text = undefined;
+      }
+    }
+    const parsed = text === undefined ? undefined : parseProfilePolicies(text);
+    if (parsed?.ok === true) profilePolicies = parsed.policies;
+    else if (parsed !== undefined) problems.push(...parsed.problems.map((p) => `PULSE_TRAIT_POLICIES: ${p}`));
+  }
+  let perType = DEFAULT_IDENTITY_LIMITS.perType;
+  const limitsRaw = get('PULSE_IDENTITY_LIMITS');
+  if (limitsRaw !== undefined) {
+    const parsed = parseIdentityLimits(limitsRaw);
+    if (parsed.ok) perType = parsed.perType;
+    else problems.push(...parsed.problems.map((p) => `PULSE_IDENTITY_LIMITS: ${p}`));
+  }
+  const maxIdentifiers = int('PULSE_MAX_IDENTIFIERS', DEFAULT_IDENTITY_LIMITS.maxIdentifiers, 1, 10_000);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     natsUrl, natsDefaulted: get('PULSE_NATS_URL') === undefined,
     redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined,
     clickhouseUrl, grpcPort, httpPort, host, dataDir, namespace, apiKeys,
-    logLevel: logLevel as Config['logLevel'], ackWaitMs, batchSize, batchWaitMs, dedupTtlSeconds,
-    connectors,
-    httpRateLimit, tls,
+    logLevel: logLevel as Config['logLevel'], ackWaitMs, batchSize, batchWaitMs, dedupTtlSeconds, segmentClockMs,
+    connectors, audiencePush,
+    httpRateLimit, tls, grpcTls, nearCacheEntries, targeting,
     consent: Object.freeze(consent), normalize: Object.freeze({ phoneRegion }),
+    profilePolicies, identityLimits: Object.freeze({ perType, maxIdentifiers }),
   });
 }

@@ -9,6 +9,8 @@ import type { GetProfileRequest as _pulse_v1_GetProfileRequest, GetProfileReques
 import type { Identifier as _pulse_v1_Identifier, Identifier__Output as _pulse_v1_Identifier__Output } from './pulse/v1/Identifier.js';
 import type { Profile as _pulse_v1_Profile, Profile__Output as _pulse_v1_Profile__Output } from './pulse/v1/Profile.js';
 import type { ProfileServiceClient as _pulse_v1_ProfileServiceClient, ProfileServiceDefinition as _pulse_v1_ProfileServiceDefinition } from './pulse/v1/ProfileService.js';
+import type { UpdateProfileRequest as _pulse_v1_UpdateProfileRequest, UpdateProfileRequest__Output as _pulse_v1_UpdateProfileRequest__Output } from './pulse/v1/UpdateProfileRequest.js';
+import type { UpdateProfileResponse as _pulse_v1_UpdateProfileResponse, UpdateProfileResponse__Output as _pulse_v1_UpdateProfileResponse__Output } from './pulse/v1/UpdateProfileResponse.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -30,9 +32,11 @@ export interface ProtoGrpcType {
       Identifier: MessageTypeDefinition<_pulse_v1_Identifier, _pulse_v1_Identifier__Output>
       Profile: MessageTypeDefinition<_pulse_v1_Profile, _pulse_v1_Profile__Output>
       /**
-       * Profiles built from events. Requires scope `profiles:read`.
+       * Profiles built from events. Requires scope `profiles:read` (UpdateProfile: `profiles:write`).
        */
       ProfileService: SubtypeConstructor<typeof grpc.Client, _pulse_v1_ProfileServiceClient> & { service: _pulse_v1_ProfileServiceDefinition }
+      UpdateProfileRequest: MessageTypeDefinition<_pulse_v1_UpdateProfileRequest, _pulse_v1_UpdateProfileRequest__Output>
+      UpdateProfileResponse: MessageTypeDefinition<_pulse_v1_UpdateProfileResponse, _pulse_v1_UpdateProfileResponse__Output>
     }
   }
 }

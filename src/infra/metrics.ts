@@ -8,6 +8,9 @@ export interface Metrics {
   readonly batchSeconds: Histogram;
   readonly grpcHandlerSeconds: Histogram<'method' | 'code'>;
   readonly segmentChanges: Counter<'kind'>;
+  readonly profileMerges: Counter<'outcome'>;
+  readonly segmentEvaluations: Counter<'path'>;
+  readonly segmentClockLagSeconds: Histogram;
   readonly eventsConsentDenied: Counter<'reason'>;
   readonly connectorRows: Counter<'connector' | 'result'>;
   readonly connectorRuns: Counter<'connector' | 'outcome'>;
@@ -27,7 +30,13 @@ export function createMetrics(): Metrics {
       name: 'pulse_grpc_handler_seconds', help: 'Time inside Pulse from handler entry to response, by method and status.',
       labelNames: ['method', 'code'], buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25], registers: [registry],
     }),
+    profileMerges: new Counter({ name: 'pulse_profile_merges_total', help: 'Profile merges, by outcome (merged, refused by a guardrail).', labelNames: ['outcome'], registers: [registry] }),
     segmentChanges: new Counter({ name: 'pulse_segment_changes_total', help: 'Segment membership changes, by kind (enter, exit).', labelNames: ['kind'], registers: [registry] }),
+    segmentEvaluations: new Counter({ name: 'pulse_segment_evaluations_total', help: 'Profiles re-evaluated for segments, by path (ingest, clock).', labelNames: ['path'], registers: [registry] }),
+    segmentClockLagSeconds: new Histogram({
+      name: 'pulse_segment_clock_lag_seconds', help: 'How late the segment clock took a profile after its membership could change with time.',
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry],
+    }),
     eventsConsentDenied: new Counter({
       name: 'pulse_events_consent_denied_total', help: 'Events kept from profiles by the consent gate, by reason (no-consent, missing, malformed).',
       labelNames: ['reason'], registers: [registry],

@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as FrequencyProto } from '../gen/frequency.ts';
 import type { ProtoGrpcType as IngestProto } from '../gen/ingest.ts';
+import type { ProtoGrpcType as OutcomesProto } from '../gen/outcomes.ts';
 import type { ProtoGrpcType as ProfileProto } from '../gen/profile.ts';
 import type { ProtoGrpcType as SegmentProto } from '../gen/segment.ts';
 import type { ProtoGrpcType as TargetingProto } from '../gen/targeting.ts';
@@ -10,7 +12,7 @@ import type { ProtoGrpcType as TargetingProto } from '../gen/targeting.ts';
 export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 
 /** Files of the public contract. */
-export const PROTO_FILES = ['pulse/v1/common.proto', 'pulse/v1/targeting.proto', 'pulse/v1/profile.proto', 'pulse/v1/segment.proto', 'pulse/v1/event.proto', 'pulse/v1/ingest.proto'];
+export const PROTO_FILES = ['pulse/v1/common.proto', 'pulse/v1/targeting.proto', 'pulse/v1/profile.proto', 'pulse/v1/segment.proto', 'pulse/v1/event.proto', 'pulse/v1/ingest.proto', 'pulse/v1/outcomes.proto', 'pulse/v1/frequency.proto'];
 
 /** Loader options shared by server, clients and the type generator (ops/gen.mjs). */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -23,7 +25,7 @@ export function loadPackageDefinition(): protoLoader.PackageDefinition {
 }
 
 /** Typed gRPC constructors of the pulse.v1 services. */
-export type PulseGrpc = TargetingProto & ProfileProto & SegmentProto & IngestProto;
+export type PulseGrpc = TargetingProto & ProfileProto & SegmentProto & IngestProto & OutcomesProto & FrequencyProto;
 
 /** Service constructors, typed from the generated src/gen. */
 export function loadPulseGrpc(definition = loadPackageDefinition()): PulseGrpc {

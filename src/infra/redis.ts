@@ -3,7 +3,8 @@ import { Redis, type ChainableCommander } from 'ioredis';
 
 /** Opens a Redis connection that fails fast instead of queueing commands while disconnected. */
 export async function connectRedis(url: string, name: string): Promise<Redis> {
-  const redis = new Redis(url, { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  // Auto-pipelining sends the commands of concurrent calls (lookups, scripts) in one socket write.
+  const redis = new Redis(url, { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
   await redis.connect();
   return redis;
 }

@@ -6,7 +6,11 @@ import type { Json, JsonObject } from '../json.ts';
 import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { tenantPrefix } from './keys.ts';
-import { byPriority, counterName, orderToken, type Applied, type ProfileView } from './model.ts';
+import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
+import {
+  computedWrites, decodeComputed, DEFAULT_IDENTITY_LIMITS, eventSource, policyFor, policyTable, traitWrites,
+  type IdentityLimits, type ProfilePolicies,
+} from './policy.ts';
 import type { ProfileStore } from './store.ts';
 
 /** Profiles and the identity graph in Redis; every update is one atomic Lua call per event. */
@@ -15,30 +19,49 @@ export class RedisProfileStore implements ProfileStore {
   readonly #namespace: string;
   readonly #dedupTtlSeconds: number;
   readonly #apply: Script;
+  readonly #policies: ProfilePolicies;
+  readonly #limits: string[];
 
-  constructor(redis: Redis, namespace: string, dedupTtlSeconds: number) {
+  /** Without options every trait is last-write-wins and a profile holds one user_id of at most 100 identifiers. */
+  constructor(redis: Redis, namespace: string, dedupTtlSeconds: number, options: { policies?: ProfilePolicies; limits?: IdentityLimits } = {}) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#dedupTtlSeconds = dedupTtlSeconds;
+    this.#policies = options.policies ?? new Map();
+    const limits = options.limits ?? DEFAULT_IDENTITY_LIMITS;
+    const perType = Object.entries(limits.perType);
+    this.#limits = [String(limits.maxIdentifiers), String(perType.length), ...perType.flatMap(([t, n]) => [t, String(n)])];
     this.#apply = defineScript(redis, 'pulseApplyEvent', new URL('./apply-event.lua', import.meta.url), 1);
   }
 
   async applyEvents(tenant: string, events: readonly PulseEvent[]): Promise<Applied[]> {
     if (events.length === 0) return [];
     const prefix = tenantPrefix(this.#namespace, tenant);
+    const policy = policyFor(this.#policies, tenant);
+    const table = policyTable(policy);
     const pipeline = this.#redis.pipeline();
     for (const e of events) {
       const ids = byPriority(e.identifiers).map(identifierKey);
-      const traits = Object.entries(e.traits).flatMap(([k, v]) => [k, JSON.stringify(v)]);
+      const writes = traitWrites(policy, e.traits);
+      const computed = computedWrites(policy, e);
       this.#apply.queue(pipeline, [prefix], [
-        e.messageId, orderToken(e), String(e.timestamp), randomUUID(), this.#dedupTtlSeconds, counterName(e),
-        ids.length, ...ids, ...traits,
+        e.messageId, orderToken(e), String(e.timestamp), randomUUID(), this.#dedupTtlSeconds, counterName(e), eventSource(e),
+        ...this.#limits, ...table, ids.length, ...ids, writes.length / 2, ...writes, computed.length / 3, ...computed,
       ]);
     }
     const results = await execPipeline(pipeline);
     return results.map((r) => {
-      const [status, profileId, version] = r as [string, string, string];
-      return { profileId, version: Number(version), duplicate: status === 'dup' };
+      const [status, profileId, version, changed, merges, refused] = r as [string, string, string, [string, string][], [string, string, string][], [string, string, string][]];
+      return {
+        profileId,
+        version: Number(version),
+        duplicate: status === 'dup',
+        traitChanges: changed.map(([trait, value]): TraitChange => ({ trait, value: JSON.parse(value) as Json })),
+        merges: merges.map(([survivor, merged, moved]): Merge => ({
+          survivor, merged, identifiers: moved === '' ? [] : moved.split('\n').map(parseIdentifierKey),
+        })),
+        refused: refused.map(([reason, idf, other]): RefusedMerge => ({ reason, identifier: parseIdentifierKey(idf), other })),
+      };
     });
   }
 
@@ -46,14 +69,15 @@ export class RedisProfileStore implements ProfileStore {
     const prefix = tenantPrefix(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
     for (const pid of profileIds) {
-      pipeline.hgetall(`${prefix}p:${pid}:traits`).hgetall(`${prefix}p:${pid}:counts`).hget(`${prefix}p:${pid}`, 'version');
+      pipeline.hgetall(`${prefix}p:${pid}:traits`).hgetall(`${prefix}p:${pid}:counts`).hget(`${prefix}p:${pid}`, 'version').hgetall(`${prefix}p:${pid}:computed`);
     }
     const r = await execPipeline(pipeline);
     const out = new Map<string, { facts: FactsInput; version: number }>();
     profileIds.forEach((pid, i) => {
+      const traits = { ...decodeTraits(r[4 * i] as Record<string, string>), ...decodeComputed(r[4 * i + 3] as Record<string, string>) };
       out.set(pid, {
-        facts: { traits: decodeTraits(r[3 * i] as Record<string, string>), eventCounts: decodeCounts(r[3 * i + 1] as Record<string, string>) },
-        version: Number(r[3 * i + 2] ?? 0),
+        facts: { traits, eventCounts: decodeCounts(r[4 * i + 1] as Record<string, string>) },
+        version: Number(r[4 * i + 2] ?? 0),
       });
     });
     return out;
@@ -68,20 +92,36 @@ export class RedisProfileStore implements ProfileStore {
 
   async get(tenant: string, profileId: string): Promise<ProfileView | undefined> {
     const prefix = tenantPrefix(this.#namespace, tenant);
-    const pk = `${prefix}p:${profileId}`;
-    const [meta, ids, traits, counts] = (await execPipeline(
-      this.#redis.pipeline().hgetall(pk).smembers(`${pk}:ids`).hgetall(`${pk}:traits`).hgetall(`${pk}:counts`),
-    )) as [Record<string, string>, string[], Record<string, string>, Record<string, string>];
-    if (meta['version'] === undefined) return undefined;
-    return {
-      id: profileId,
-      identifiers: ids.sort().map(parseIdentifierKey),
-      traits: decodeTraits(traits),
-      firstSeen: Number(meta['first_seen']),
-      lastSeen: Number(meta['last_seen']),
-      eventCounts: decodeCounts(counts),
-      version: Number(meta['version']),
-    };
+    let id = profileId;
+    // A merged-away id reads as its survivor; the bound only guards against a corrupted cycle.
+    for (let hops = 0; hops < 64; hops++) {
+      const pk = `${prefix}p:${id}`;
+      const [meta, ids, traits, counts, computed] = (await execPipeline(
+        this.#redis.pipeline().hgetall(pk).smembers(`${pk}:ids`).hgetall(`${pk}:traits`).hgetall(`${pk}:counts`).hgetall(`${pk}:computed`),
+      )) as [Record<string, string>, string[], Record<string, string>, Record<string, string>, Record<string, string>];
+      const into = meta['merged_into'];
+      if (into !== undefined) {
+        id = into;
+        continue;
+      }
+      if (meta['version'] === undefined) return undefined;
+      return {
+        id,
+        identifiers: ids.sort().map(parseIdentifierKey),
+        traits: { ...decodeTraits(traits), ...decodeComputed(computed) },
+        firstSeen: Number(meta['first_seen']),
+        lastSeen: Number(meta['last_seen']),
+        eventCounts: decodeCounts(counts),
+        version: Number(meta['version']),
+      };
+    }
+    return undefined;
+  }
+
+  async refusedMerges(tenant: string, limit: number): Promise<JsonObject[]> {
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const raw = await this.#redis.lrange(`${prefix}merges:refused`, 0, Math.max(0, limit - 1));
+    return raw.map((r) => JSON.parse(r) as JsonObject);
   }
 }
 

@@ -1,12 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { structToJson } from '../collection/event-proto.ts';
+import { acceptEvents, type EventPublisher } from '../collection/publisher.ts';
 import { PulseError } from '../errors.ts';
 import type { ProfileServiceHandlers } from '../gen/pulse/v1/ProfileService.ts';
 import { requireIdentifiers } from '../identity/identifier.ts';
 import { unary, type HandlerContext } from '../infra/grpc-server.ts';
 import { toStruct, toTimestamp } from '../infra/struct.ts';
 import type { ProfileStore } from './store.ts';
+import { SOURCE_PATTERN, updateEvent } from './update.ts';
 
-/** gRPC ProfileService. */
-export function profileHandlers(ctx: HandlerContext, store: ProfileStore): ProfileServiceHandlers {
+/** gRPC ProfileService. Updates go through the event log (`publisher`), so the processor applies them. */
+export function profileHandlers(ctx: HandlerContext, store: ProfileStore, publisher: EventPublisher): ProfileServiceHandlers {
   return {
     GetProfile: unary(ctx, 'GetProfile', 'profiles:read', async (req, principal) => {
       const ids = requireIdentifiers(req.identifiers);
@@ -22,6 +26,20 @@ export function profileHandlers(ctx: HandlerContext, store: ProfileStore): Profi
         eventCounts: Object.fromEntries(Object.entries(profile.eventCounts).map(([k, v]) => [k, String(v)])),
         version: String(profile.version),
       };
+    }),
+    UpdateProfile: unary(ctx, 'UpdateProfile', 'profiles:write', async (req, principal) => {
+      const ids = requireIdentifiers(req.identifiers);
+      const source = req.source === '' ? 'api' : req.source;
+      if (!SOURCE_PATTERN.test(source)) throw new PulseError('INVALID_ARGUMENT', `source: must match ${SOURCE_PATTERN.source}`, { field: 'source' });
+      const traits = req.traits === null ? {} : structToJson(req.traits);
+      if (Object.keys(traits).length === 0) throw new PulseError('INVALID_ARGUMENT', 'traits: at least one trait is required', { field: 'traits' });
+      const now = Date.now();
+      const messageId = `update-${randomUUID()}`;
+      const { accepted, rejected } = acceptEvents([updateEvent(ids, traits, source, principal.keyId, messageId, now)], now);
+      const problem = rejected[0]?.problem;
+      if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', `${problem.field}: ${problem.reason}`, { field: problem.field });
+      await publisher.publish(principal.tenant, accepted);
+      return { messageId };
     }),
   };
 }

@@ -1,23 +1,29 @@
 import type { Redis } from 'ioredis';
+import { TENANT_PATTERN } from '../auth/keys.ts';
+import { NAMESPACE_PATTERN } from '../config/config.ts';
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import type { SegmentDefinition } from './model.ts';
-import type { MembershipChange, SegmentStore } from './store.ts';
+import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
 
 /**
- * Segment definitions (`segments` hash, names in `segnames` for the lookup script) and membership
- * (per profile `p:<id>:segs`, per segment `seg:<id>:members`) in Redis.
+ * Segment definitions (`segments` hash, names in `segnames` for the lookup script), membership
+ * (per profile `p:<id>:segs`, per segment `seg:<id>:members`), the `due` zset of time-based
+ * re-evaluations, and `<ns>:tenants` (tenants with segments, read by the segment clock).
  */
 export class RedisSegmentStore implements SegmentStore {
   readonly #redis: Redis;
   readonly #namespace: string;
   readonly #membership: Script;
+  readonly #claim: Script;
 
   constructor(redis: Redis, namespace: string) {
+    if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
     this.#redis = redis;
     this.#namespace = namespace;
     this.#membership = defineScript(redis, 'pulseMembership', new URL('./membership.lua', import.meta.url), 1);
+    this.#claim = defineScript(redis, 'pulseClaimDue', new URL('./claim-due.lua', import.meta.url), 1);
   }
 
   async create(tenant: string, def: SegmentDefinition): Promise<void> {
@@ -25,6 +31,7 @@ export class RedisSegmentStore implements SegmentStore {
     const created = await this.#redis.hsetnx(`${prefix}segments`, def.id, JSON.stringify(def));
     if (created === 0) throw new PulseError('ALREADY_EXISTS', `segment ${def.id} already exists`, { field: 'id' });
     await this.#redis.hset(`${prefix}segnames`, def.id, def.name);
+    await this.addTenant(tenant);
   }
 
   async get(tenant: string, id: string): Promise<SegmentDefinition | undefined> {
@@ -45,14 +52,47 @@ export class RedisSegmentStore implements SegmentStore {
     return removed === 1;
   }
 
-  async writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][]): Promise<MembershipChange[]> {
+  async writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
     const prefix = tenantPrefix(this.#namespace, tenant);
     const args = membership.flatMap(([id, inside]) => [id, inside ? '1' : '0']);
-    const flat = (await this.#membership.run([prefix], [profileId, version, ...args])) as string[];
+    const flat = (await this.#membership.run([prefix], [
+      profileId, version, write?.at ?? 0, write?.schedule ?? 'none', write?.nextChange ?? '', write?.definitions ?? '', ...args,
+    ])) as string[];
     const changes: MembershipChange[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       changes.push({ kind: flat[i] === 'enter' ? 'enter' : 'exit', segmentId: flat[i + 1] ?? '', profileId });
     }
     return changes;
+  }
+
+  async claimDue(tenant: string, now: number, limit: number, leaseMs: number): Promise<DueProfile[]> {
+    const flat = (await this.#claim.run([`${tenantPrefix(this.#namespace, tenant)}due`], [now, limit, leaseMs])) as string[];
+    const out: DueProfile[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ profileId: flat[i] as string, due: Number(flat[i + 1]) });
+    return out;
+  }
+
+  async signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
+    const out = new Map<string, ProfileSignals>();
+    if (profileIds.length === 0) return out;
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const pipeline = this.#redis.pipeline();
+    for (const pid of profileIds) pipeline.hmget(`${prefix}p:${pid}`, 'last_seen', 'seg_defs').smembers(`${prefix}p:${pid}:segs`);
+    const r = await execPipeline(pipeline);
+    profileIds.forEach((pid, i) => {
+      const [lastSeen, evaluated] = r[2 * i] as [string | null, string | null];
+      const seen = lastSeen === null ? NaN : Number(lastSeen);
+      out.set(pid, { lastSeen: Number.isFinite(seen) ? seen : undefined, evaluated: evaluated ?? undefined, segments: new Set(r[2 * i + 1] as string[]) });
+    });
+    return out;
+  }
+
+  async addTenant(tenant: string): Promise<void> {
+    if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
+    await this.#redis.sadd(`${this.#namespace}:tenants`, tenant);
+  }
+
+  async tenants(): Promise<string[]> {
+    return (await this.#redis.smembers(`${this.#namespace}:tenants`)).sort();
   }
 }

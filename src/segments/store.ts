@@ -1,3 +1,5 @@
+import type { JsonObject } from '../json.ts';
+import type { EventFeature, FeatureData } from './features.ts';
 import type { SegmentDefinition } from './model.ts';
 
 /** A membership change written by the store. */
@@ -5,6 +7,26 @@ export interface MembershipChange {
   readonly kind: 'enter' | 'exit';
   readonly segmentId: string;
   readonly profileId: string;
+}
+
+/**
+ * How a membership write schedules the profile's next time-based re-evaluation (the `due` zset):
+ * `lower` only brings an earlier time forward (an evaluation of some segments cannot know the
+ * others' times), `set` replaces it (every segment was evaluated; undefined removes it).
+ */
+export interface MembershipWrite {
+  /** Evaluation time: among writes at the same profile version the latest evaluation wins. */
+  readonly at: number;
+  readonly schedule: 'lower' | 'set';
+  readonly nextChange: number | undefined;
+  /** Set when every current segment was evaluated: the definitions fingerprint they came from. */
+  readonly definitions: string | undefined;
+}
+
+/** A profile claimed from the `due` zset, with the time it was due. */
+export interface DueProfile {
+  readonly profileId: string;
+  readonly due: number;
 }
 
 /** What the segment context needs from its state store. */
@@ -17,7 +39,58 @@ export interface SegmentStore {
   delete(tenant: string, id: string): Promise<boolean>;
   /**
    * Writes membership evaluated at profile `version`; an evaluation older than the newest
-   * written is ignored. Returns what changed.
+   * written (lower version, or same version evaluated earlier) is ignored, schedule included.
+   * Returns what changed.
    */
-  writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][]): Promise<MembershipChange[]>;
+  writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]>;
+  /**
+   * Takes up to `limit` profiles due at `now` and pushes them `leaseMs` ahead, atomically, so
+   * two processors never take the same one; a claimer that dies leaves it due again at the lease end.
+   */
+  claimDue(tenant: string, now: number, limit: number, leaseMs: number): Promise<DueProfile[]>;
+  /** Last seen, last full evaluation and membership of profiles, pipelined. */
+  signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>>;
+  /** Remembers a tenant that has segments, for the segment clock. */
+  addTenant(tenant: string): Promise<void>;
+  /** Tenants that may have profiles due. */
+  tenants(): Promise<string[]>;
+}
+
+/** One applied event as the features store sees it. */
+export interface FeatureEvent {
+  readonly profileId: string;
+  readonly messageId: string;
+  /** The name as counted (track name, `$page`, `$identify` ...). */
+  readonly event: string;
+  readonly properties: JsonObject;
+  /** Event time, epoch ms. */
+  readonly at: number;
+}
+
+/** What an evaluation reads about a profile besides traits, counts and features. */
+export interface ProfileSignals {
+  readonly lastSeen: number | undefined;
+  /** Fingerprint of the definitions the last full evaluation used (see MembershipWrite). */
+  readonly evaluated: string | undefined;
+  /** Segments the profile is in now. */
+  readonly segments: ReadonlySet<string>;
+}
+
+/** Per-profile event features: occurrences (zsets) and all-time totals. */
+export interface FeatureStore {
+  /** Records the occurrences `events` make of `features`; idempotent per messageId. */
+  record(tenant: string, events: readonly FeatureEvent[], features: readonly EventFeature[], now: number): Promise<void>;
+  /** Reads `features` of each profile (occurrences inside each horizon at `now`, totals), pipelined; features with no data are absent. */
+  read(tenant: string, profileIds: readonly string[], features: readonly EventFeature[], now: number): Promise<Map<string, Map<string, FeatureData>>>;
+}
+
+/** One membership change as history (ClickHouse `<ns>.segment_membership`). */
+export interface MembershipRecord extends MembershipChange {
+  readonly version: number;
+  readonly at: number;
+}
+
+/** Appends membership changes to the history. */
+export interface MembershipHistory {
+  write(tenant: string, records: readonly MembershipRecord[]): Promise<void>;
 }

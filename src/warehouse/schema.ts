@@ -32,6 +32,76 @@ export function schemaStatements(namespace: string): string[] {
     ) ENGINE = ReplacingMergeTree
     PARTITION BY toYYYYMM(timestamp)
     ORDER BY (tenant, type, event, timestamp, message_id)`,
+    // Segment membership changes: who was in segment X at time T (ClickHouseMembershipHistory.membersAt).
+    `CREATE TABLE IF NOT EXISTS ${db}.segment_membership (
+      tenant LowCardinality(String),
+      segment_id String,
+      profile_id String,
+      kind LowCardinality(String),
+      version UInt64,
+      at DateTime64(3, 'UTC')
+    ) ENGINE = ReplacingMergeTree
+    PARTITION BY toYYYYMM(at)
+    ORDER BY (tenant, segment_id, profile_id, at, version, kind)`,
+    // Every data-sharing agreement change: who (key fingerprint) changed which partner's access, from what to what.
+    `CREATE TABLE IF NOT EXISTS ${db}.sharing_audit (
+      tenant LowCardinality(String),
+      partner String,
+      at DateTime64(3, 'UTC'),
+      key_id String,
+      before_all UInt8,
+      before_segments Array(String),
+      after_all UInt8,
+      after_segments Array(String),
+      added Array(String),
+      removed Array(String)
+    ) ENGINE = MergeTree
+    ORDER BY (tenant, partner, at)`,
+    // Profile merges and refused merges (src/profiles): a replayed batch writes the same key, which collapses.
+    `CREATE TABLE IF NOT EXISTS ${db}.profile_merges (
+      tenant LowCardinality(String),
+      survivor String,
+      merged String,
+      identifiers Array(String),
+      message_id String,
+      at DateTime64(3, 'UTC'),
+      outcome LowCardinality(String),
+      reason String
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (tenant, message_id, outcome, merged, identifiers)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.trait_history (
+      tenant LowCardinality(String),
+      profile_id String,
+      trait String,
+      value String,
+      source String,
+      key_id String,
+      message_id String,
+      at DateTime64(3, 'UTC')
+    ) ENGINE = ReplacingMergeTree
+    PARTITION BY toYYYYMM(at)
+    ORDER BY (tenant, profile_id, trait, at, message_id)`,
+    // Keyed on (tenant, kind, id) alone and not partitioned by time, so a retried outcome collapses
+    // whatever timestamp it carries (the writer also skips ids it finds already written).
+    `CREATE TABLE IF NOT EXISTS ${db}.outcomes (
+      tenant LowCardinality(String),
+      kind LowCardinality(String),
+      id String,
+      auction_id String,
+      campaign_id String,
+      creative_id String,
+      ssp LowCardinality(String),
+      placement_id String,
+      deal_id String,
+      profile_id String,
+      channel LowCardinality(String),
+      timestamp DateTime64(3, 'UTC'),
+      received_at DateTime64(3, 'UTC'),
+      price Float64,
+      currency LowCardinality(String),
+      loss_reason UInt16
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (tenant, kind, id)`,
   ];
 }
 

@@ -6,7 +6,8 @@ import { connect, headers } from '@nats-io/transport-node';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { service as healthService } from 'grpc-health-check';
-import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { Redis } from 'ioredis';
+import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
 import { bearer, grpcClients, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
 
 const ns = uniqueNamespace('e2e');
@@ -76,6 +77,13 @@ void t.test('an event published to NATS is looked up through gRPC and lands in C
   t.same({ profileId: unknown.profileId, segments: unknown.segments }, { profileId: '', segments: [] }, 'an unknown user is an empty response');
   const otherTenant = await c.getAudience({ identifiers: [{ type: 'user_id', id: 'user-42' }] }, bearer(OTHER));
   t.equal(otherTenant.profileId, '', 'another tenant does not see acme\'s profile');
+
+  // De-duplication outlives JetStream's 2-minute window: a messageId is remembered for 7 days, so
+  // the same event sent again a day later is still recognised.
+  const redis = new Redis(REDIS_URL);
+  const ttl = await redis.ttl(`${ns}:{acme}:dedup:e2e-1`);
+  await redis.quit();
+  t.ok(ttl > 6 * 24 * 3600 && ttl <= 7 * 24 * 3600, `the messageId is remembered for 7 days (TTL ${ttl} s)`);
 
   const sql = await runCli(['sql', `SELECT message_id, type, event, profile_id FROM ${ns}.events WHERE tenant = 'acme' ORDER BY message_id`], pulse.env);
   t.equal(sql.code, 0, sql.stderr);

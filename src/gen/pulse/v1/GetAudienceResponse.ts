@@ -4,7 +4,7 @@ import type { AudienceSegment as _pulse_v1_AudienceSegment, AudienceSegment__Out
 
 export interface GetAudienceResponse {
   /**
-   * Empty when no profile matches.
+   * Empty when no profile matches (or nothing may be returned to the calling partner).
    */
   'profileId'?: (string);
   'segments'?: (_pulse_v1_AudienceSegment)[];
@@ -12,7 +12,7 @@ export interface GetAudienceResponse {
 
 export interface GetAudienceResponse__Output {
   /**
-   * Empty when no profile matches.
+   * Empty when no profile matches (or nothing may be returned to the calling partner).
    */
   'profileId': (string);
   'segments': (_pulse_v1_AudienceSegment__Output)[];

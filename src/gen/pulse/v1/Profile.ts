@@ -9,7 +9,8 @@ export interface Profile {
   'id'?: (string);
   'identifiers'?: (_pulse_v1_Identifier)[];
   /**
-   * Traits as JSON-compatible values (last write by event time wins).
+   * Traits as JSON-compatible values, resolved by the tenant's trait policies (default: last write
+   * by event time wins), with the tenant's computed traits.
    */
   'traits'?: (_google_protobuf_Struct | null);
   'firstSeen'?: (_google_protobuf_Timestamp | null);
@@ -28,7 +29,8 @@ export interface Profile__Output {
   'id': (string);
   'identifiers': (_pulse_v1_Identifier__Output)[];
   /**
-   * Traits as JSON-compatible values (last write by event time wins).
+   * Traits as JSON-compatible values, resolved by the tenant's trait policies (default: last write
+   * by event time wins), with the tenant's computed traits.
    */
   'traits': (_google_protobuf_Struct__Output | null);
   'firstSeen': (_google_protobuf_Timestamp__Output | null);

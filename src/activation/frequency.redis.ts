@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { tenantPrefix } from '../profiles/keys.ts';
+import { MAX_WINDOW_MS, type CapImpression, type FrequencyCap } from './frequency.ts';
+import type { FrequencyStore, ImpressionRecord } from './store.ts';
+
+/**
+ * Caps (`fcaps` hash) and impressions in Redis. Each impression is a member `<channel>|<id>` with
+ * score = impression time in `fc:<subject>:<scope>:<target>` zsets, so windows slide exactly; the
+ * `fcimp:<id>` marker (kept as long as the longest window) makes counting idempotent.
+ */
+export class RedisFrequencyStore implements FrequencyStore {
+  readonly #redis: Redis;
+  readonly #namespace: string;
+  readonly #record: Script;
+
+  constructor(redis: Redis, namespace: string) {
+    this.#redis = redis;
+    this.#namespace = namespace;
+    this.#record = defineScript(redis, 'pulseRecordImpression', new URL('./record-impression.lua', import.meta.url), 1);
+  }
+
+  async setCap(tenant: string, cap: FrequencyCap): Promise<void> {
+    await this.#redis.hset(`${tenantPrefix(this.#namespace, tenant)}fcaps`, cap.id, JSON.stringify(cap));
+  }
+
+  async listCaps(tenant: string): Promise<FrequencyCap[]> {
+    const all = await this.#redis.hgetall(`${tenantPrefix(this.#namespace, tenant)}fcaps`);
+    return Object.values(all).map((v) => {
+      const c = JSON.parse(v) as Omit<FrequencyCap, 'channel'> & { channel?: string };
+      return { ...c, channel: c.channel };
+    }).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async deleteCap(tenant: string, id: string): Promise<boolean> {
+    return (await this.#redis.hdel(`${tenantPrefix(this.#namespace, tenant)}fcaps`, id)) === 1;
+  }
+
+  async recordImpressions(tenant: string, records: readonly ImpressionRecord[], now: number): Promise<boolean[]> {
+    if (records.length === 0) return [];
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const pipeline = this.#redis.pipeline();
+    for (const r of records) {
+      const zsets = r.subjects.flatMap((s) => r.targets.map((t) => `fc:${s}:${t}`));
+      this.#record.queue(pipeline, [prefix], [r.impressionId, r.at, `${r.channel}|${r.impressionId}`, MAX_WINDOW_MS, now - MAX_WINDOW_MS, ...zsets]);
+    }
+    return (await execPipeline(pipeline)).map((v) => v === 1);
+  }
+
+  async impressions(tenant: string, subjects: readonly string[], targets: readonly string[], since: number): Promise<Map<string, CapImpression[]>> {
+    const out = new Map<string, CapImpression[]>();
+    if (subjects.length === 0 || targets.length === 0) return out;
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const pipeline = this.#redis.pipeline();
+    const order: string[] = [];
+    for (const t of targets) {
+      for (const s of subjects) {
+        pipeline.zrangebyscore(`${prefix}fc:${s}:${t}`, `(${since}`, '+inf', 'WITHSCORES');
+        order.push(t);
+      }
+    }
+    const results = await execPipeline(pipeline);
+    results.forEach((r, i) => {
+      const target = order[i] ?? '';
+      const flat = r as string[];
+      const list = out.get(target) ?? [];
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        const member = flat[j] ?? '';
+        const cut = member.indexOf('|');
+        list.push({ channel: member.slice(0, cut), impressionId: member.slice(cut + 1), at: Number(flat[j + 1]) });
+      }
+      out.set(target, list);
+    });
+    return out;
+  }
+}

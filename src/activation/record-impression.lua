@@ -1,0 +1,16 @@
+-- Counts one impression toward frequency caps, once per impression id.
+-- KEYS[1] tenant prefix `<ns>:{<tenant>}:` (every key below shares its hash tag: one slot)
+-- ARGV: impressionId, at (ms), member (`<channel>|<impressionId>`), keepMs, trimBelow (ms),
+--       then the zset suffixes `fc:<subject>:<scope>:<target>` to add the impression to.
+-- Returns 1 when counted now, 0 when the impression id was counted before.
+local prefix = KEYS[1]
+local keep = ARGV[4]
+if not redis.call('SET', prefix .. 'fcimp:' .. ARGV[1], '1', 'NX', 'PX', keep) then return 0 end
+for i = 6, #ARGV do
+  local k = prefix .. ARGV[i]
+  redis.call('ZADD', k, ARGV[2], ARGV[3])
+  -- Nothing older than the longest window can count again: exact windows need no more.
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. ARGV[5])
+  redis.call('PEXPIRE', k, keep)
+end
+return 1

@@ -1,0 +1,17 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { PulseEvent } from '../collection/event.ts';
+import { mergeMessages } from './history.ts';
+import type { Applied } from './model.ts';
+
+/**
+ * Publishes merges to `<namespace>.changes.<tenant>.profile`. A profile is merged away once, so
+ * the merged id makes the message id: a republished merge (after a redelivery) is dropped.
+ */
+export function natsProfileChanges(nc: NatsConnection, namespace: string): (tenant: string, events: readonly PulseEvent[], results: readonly Applied[]) => Promise<void> {
+  const js = jetstream(nc);
+  return async (tenant, events, results) => {
+    const subject = `${namespace}.changes.${tenant}.profile`;
+    await Promise.all(mergeMessages(events, results).map((m) => js.publish(subject, JSON.stringify(m), { msgID: `merge:${m.merged}` })));
+  };
+}

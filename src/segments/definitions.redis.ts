@@ -1,0 +1,196 @@
+import type { Redis } from 'ioredis';
+import { PulseError } from '../errors.ts';
+import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { tenantPrefix } from '../profiles/keys.ts';
+import { SEGMENT_ID_PATTERN, type SegmentDefinition } from './model.ts';
+
+/** A stored definition version: the definition plus its number and when it was written. */
+export interface SegmentVersion extends SegmentDefinition {
+  readonly version: number;
+  readonly updatedAt: number;
+}
+
+/** Progress of a segment's backfill, as stored (see BackfillStatus in segment.proto). */
+export interface BackfillProgress {
+  readonly state: 'pending' | 'running' | 'done' | 'failed';
+  readonly version: number;
+  readonly done: number;
+  readonly total: number;
+  readonly entered: number;
+  readonly exited: number;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly error: string;
+}
+
+const STATES: ReadonlySet<string> = new Set(['pending', 'running', 'done', 'failed']);
+
+function segmentKey(id: string): string {
+  if (!SEGMENT_ID_PATTERN.test(id)) throw new PulseError('INVALID_ARGUMENT', `id: must match ${SEGMENT_ID_PATTERN.source}`, { field: 'id' });
+  return `segdef:${id}`;
+}
+
+/**
+ * Versions of segment definitions (`segdef:<id>:versions`, a list, oldest first), backfill
+ * progress (`segdef:<id>:backfill`, a hash) and the tenant's profile index (`profiles`, a set of
+ * profile ids, what Estimate samples). The current definition stays in the `segments` hash that the
+ * processor reads (RedisSegmentStore); an update rewrites it there and appends the version here in
+ * one script.
+ */
+export class RedisSegmentDefinitions {
+  readonly #redis: Redis;
+  readonly #namespace: string;
+  readonly #update: Script;
+
+  constructor(redis: Redis, namespace: string) {
+    this.#redis = redis;
+    this.#namespace = namespace;
+    this.#update = defineScript(redis, 'pulseSegmentUpdate', new URL('./definition-update.lua', import.meta.url), 1);
+  }
+
+  #prefix(tenant: string): string {
+    return tenantPrefix(this.#namespace, tenant);
+  }
+
+  /** Records version 1 of a segment just created. */
+  async recordCreated(tenant: string, def: SegmentDefinition): Promise<SegmentVersion> {
+    const v: SegmentVersion = { ...def, version: 1, updatedAt: def.createdAt };
+    const key = `${this.#prefix(tenant)}${segmentKey(def.id)}:versions`;
+    await execPipeline(this.#redis.multi().del(key).rpush(key, JSON.stringify(v)));
+    return v;
+  }
+
+  /**
+   * Writes `next` as a new version of the current definition. NOT_FOUND when the segment does not
+   * exist; retried when another update got in between (versions stay gapless).
+   */
+  async update(tenant: string, id: string, next: { readonly name: string; readonly rule: string }, now: number): Promise<SegmentVersion> {
+    const prefix = this.#prefix(tenant);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.current(tenant, id);
+      if (current === undefined) throw new PulseError('NOT_FOUND', `segment ${id} not found`);
+      const listed = await this.#redis.llen(`${prefix}${segmentKey(id)}:versions`);
+      const { name, rule } = next;
+      const v: SegmentVersion = { id, name, rule, createdAt: current.createdAt, version: current.version + 1, updatedAt: now };
+      const r = Number(await this.#update.run([prefix], [id, listed, JSON.stringify(v), name]));
+      if (r === -1) throw new PulseError('NOT_FOUND', `segment ${id} not found`);
+      if (r > 0) return v;
+    }
+    throw new PulseError('UNAVAILABLE', `segment ${id}: too many concurrent updates, try again`);
+  }
+
+  /** The current definition with its version (1 for a segment stored before versions existed). */
+  async current(tenant: string, id: string): Promise<SegmentVersion | undefined> {
+    const raw = await this.#redis.hget(`${this.#prefix(tenant)}segments`, id);
+    if (raw === null) return undefined;
+    return withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>);
+  }
+
+  /** Every version, oldest first. */
+  async versions(tenant: string, id: string): Promise<SegmentVersion[]> {
+    const list = await this.#redis.lrange(`${this.#prefix(tenant)}${segmentKey(id)}:versions`, 0, -1);
+    if (list.length > 0) return list.map((raw) => withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>));
+    const current = await this.current(tenant, id);
+    return current === undefined ? [] : [current];
+  }
+
+  /** Forgets the versions and backfill progress of a deleted segment. */
+  async forget(tenant: string, id: string): Promise<void> {
+    const base = `${this.#prefix(tenant)}${segmentKey(id)}`;
+    await this.#redis.del(`${base}:versions`, `${base}:backfill`);
+  }
+
+  /** Overwrites (part of) the backfill progress. */
+  async setProgress(tenant: string, id: string, progress: Partial<BackfillProgress>): Promise<void> {
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(progress)) if (v !== undefined) fields[k] = String(v);
+    await this.#redis.hset(`${this.#prefix(tenant)}${segmentKey(id)}:backfill`, fields);
+  }
+
+  async progress(tenant: string, id: string): Promise<BackfillProgress | undefined> {
+    const h = await this.#redis.hgetall(`${this.#prefix(tenant)}${segmentKey(id)}:backfill`);
+    if (h.state === undefined || !STATES.has(h.state)) return undefined;
+    const num = (s: string | undefined): number => Number(s ?? 0);
+    const time = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+    return {
+      state: h.state as BackfillProgress['state'], version: num(h.version), done: num(h.done), total: num(h.total),
+      entered: num(h.entered), exited: num(h.exited), startedAt: time(h.startedAt), finishedAt: time(h.finishedAt), error: h.error ?? '',
+    };
+  }
+
+  /** Adds profile ids to the tenant's profile index (idempotent). */
+  async indexProfiles(tenant: string, profileIds: readonly string[]): Promise<void> {
+    if (profileIds.length > 0) await this.#redis.sadd(`${this.#prefix(tenant)}profiles`, ...profileIds);
+  }
+
+  /** Profiles in the index (merged-away ones included until a backfill scan drops them). */
+  async indexSize(tenant: string): Promise<number> {
+    return this.#redis.scard(`${this.#prefix(tenant)}profiles`);
+  }
+
+  /**
+   * A uniform random sample of `n` distinct ids of the index (SRANDMEMBER with a positive count),
+   * each with whether it is live (not merged into another profile, not erased).
+   */
+  async sampleProfiles(tenant: string, n: number): Promise<{ id: string; live: boolean }[]> {
+    const prefix = this.#prefix(tenant);
+    const ids = await this.#redis.srandmember(`${prefix}profiles`, n);
+    return this.#liveness(prefix, ids);
+  }
+
+  async #liveness(prefix: string, ids: readonly string[]): Promise<{ id: string; live: boolean }[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hmget(`${prefix}p:${id}`, 'version', 'merged_into');
+    const r = (await execPipeline(pipeline)) as [string | null, string | null][];
+    return ids.map((id, i) => {
+      const [version, mergedInto] = r[i] ?? [null, null];
+      return { id, live: version !== null && (mergedInto === null || mergedInto === '') };
+    });
+  }
+
+  /**
+   * Every live profile of the tenant in batches, found by SCAN over its `p:<id>` hashes (a
+   * background job's walk, never the hot path); what it finds is added to the profile index, and
+   * merged-away profiles are dropped from it.
+   */
+  async *scanProfiles(tenant: string, batch: number): AsyncGenerator<string[]> {
+    const prefix = this.#prefix(tenant);
+    const match = `${escapeGlob(prefix)}p:*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', match, 'COUNT', batch, 'TYPE', 'hash');
+      cursor = next;
+      const ids = keys.map((k) => k.slice(prefix.length + 2)).filter((id) => id !== '' && !id.includes(':'));
+      const checked = await this.#liveness(prefix, ids);
+      const live = checked.filter((c) => c.live).map((c) => c.id);
+      const dead = checked.filter((c) => !c.live).map((c) => c.id);
+      const pipeline = this.#redis.pipeline();
+      if (live.length > 0) pipeline.sadd(`${prefix}profiles`, ...live);
+      if (dead.length > 0) pipeline.srem(`${prefix}profiles`, ...dead);
+      if (live.length > 0 || dead.length > 0) await execPipeline(pipeline);
+      if (live.length > 0) yield live;
+    } while (cursor !== '0');
+  }
+
+  /** Last seen (`p:<id>` last_seen) and stored membership (`p:<id>:segs`) of profiles, pipelined. */
+  async signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, { lastSeen: number | undefined; segments: Set<string> }>> {
+    const prefix = this.#prefix(tenant);
+    const pipeline = this.#redis.pipeline();
+    for (const pid of profileIds) pipeline.hget(`${prefix}p:${pid}`, 'last_seen').smembers(`${prefix}p:${pid}:segs`);
+    const r = await execPipeline(pipeline);
+    return new Map(profileIds.map((pid, i) => {
+      const last = r[2 * i] as string | null;
+      return [pid, { lastSeen: last === null ? undefined : Number(last), segments: new Set(r[2 * i + 1] as string[]) }];
+    }));
+  }
+}
+
+function withVersion(d: SegmentDefinition & Partial<SegmentVersion>): SegmentVersion {
+  return { id: d.id, name: d.name, rule: d.rule, createdAt: d.createdAt, version: d.version ?? 1, updatedAt: d.updatedAt ?? d.createdAt };
+}
+
+/** Escapes SCAN MATCH glob characters (`{` and `}` of the hash tag are literal already). */
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}

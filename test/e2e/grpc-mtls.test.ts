@@ -1,0 +1,69 @@
+import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPulseGrpc } from '../../src/infra/proto.ts';
+import { cleanupNamespace, tempDir, uniqueNamespace } from '../support/env.ts';
+import { bearer, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+
+const ns = uniqueNamespace('mtls');
+const dir = tempDir();
+const certs = tempDir('pulse-certs-');
+const KEY = 'mtls-partner-key-000000001';
+let pulse: PulseProcess;
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: certs.path, stdio: 'pipe' });
+}
+
+/** A CA, and a certificate it signs for `name` (with the SAN given). */
+function makeCa(name: string): void {
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
+}
+function makeCert(name: string, ca: string, san: string): void {
+  writeFileSync(join(certs.path, `${name}.ext`), `subjectAltName=${san}\n`);
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+}
+const file = (name: string): Buffer => readFileSync(join(certs.path, name));
+
+t.before(async () => {
+  makeCa('ca');
+  makeCa('rogue-ca');
+  makeCert('server', 'ca', 'DNS:localhost,IP:127.0.0.1');
+  makeCert('client', 'ca', 'DNS:dsp.example');
+  makeCert('rogue', 'rogue-ca', 'DNS:rogue.example');
+  pulse = await startPulseProcess({
+    PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path,
+    PULSE_API_KEYS: JSON.stringify([{ key: KEY, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp', iabVendorId: 123 } }]),
+    PULSE_GRPC_TLS_CERT: join(certs.path, 'server.pem'), PULSE_GRPC_TLS_KEY: join(certs.path, 'server.key'), PULSE_GRPC_TLS_CA: join(certs.path, 'ca.pem'),
+  });
+});
+
+t.teardown(async () => {
+  await pulse.stop('SIGKILL');
+  await cleanupNamespace(ns);
+  dir.remove();
+  certs.remove();
+});
+
+function getAudience(credentials: grpc.ChannelCredentials): Promise<{ profileId: string }> {
+  const client = new (loadPulseGrpc().pulse.v1.TargetingService)(`127.0.0.1:${pulse.grpcPort}`, credentials);
+  return new Promise<{ profileId: string }>((resolve, reject) => {
+    client.GetAudience({ identifiers: [{ type: 'user_id', id: 'nobody' }] }, bearer(KEY), { deadline: Date.now() + 5_000 }, (err, res) => {
+      client.close();
+      if (err !== null || res === undefined) reject(err ?? new Error('no response'));
+      else resolve(res);
+    });
+  });
+}
+
+void t.test('with PULSE_GRPC_TLS_CA, only clients holding a certificate the CA signed get through', async (t) => {
+  const ca = file('ca.pem');
+  const ok = await getAudience(grpc.credentials.createSsl(ca, file('client.key'), file('client.pem')));
+  t.equal(ok.profileId, '', 'a client certificate signed by the CA: the call is served');
+  await t.rejects(getAudience(grpc.credentials.createSsl(ca)), { code: grpc.status.UNAVAILABLE }, 'TLS without a client certificate is refused');
+  await t.rejects(getAudience(grpc.credentials.createSsl(ca, file('rogue.key'), file('rogue.pem'))), { code: grpc.status.UNAVAILABLE }, 'a certificate from another CA is refused');
+  await t.rejects(getAudience(grpc.credentials.createInsecure()), { code: grpc.status.UNAVAILABLE }, 'plaintext is refused');
+});
