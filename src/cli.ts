@@ -272,7 +272,7 @@ async function importCommand(config: Config, file: string, tenant: string, mappi
   process.once('SIGINT', stop);
   try {
     const summary = await importFile({
-      file, tenant, mapping: parsed.mapping, publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }), signal: abort.signal,
+      file, tenant, mapping: parsed.mapping, publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }), signal: abort.signal, normalize: config.normalize,
       ...(rejectsPath === undefined ? {} : { rejectsPath }),
       onStart: (s) => {
         if (s.checkpointIgnored !== undefined) print(`starting from the first row: ${s.checkpointIgnored}`);
@@ -360,7 +360,7 @@ async function connectorsCommand(config: Config, sub: string | undefined, runId:
       return 0;
     }
     const nc = await connectNats(config.natsUrl, 'pulse-connectors');
-    const runner = new ConnectorRunner(defs, { publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }), store, log: createLogger('error'), metrics: createMetrics() });
+    const runner = new ConnectorRunner(defs, { publisher: natsEventPublisher(nc, config.namespace, { ackTimeoutMs: 10_000 }), normalize: config.normalize, store, log: createLogger('error'), metrics: createMetrics() });
     const stop = () => void runner.stop();
     process.once('SIGINT', stop);
     try {

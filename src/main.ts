@@ -148,7 +148,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
 
     if ((role === 'all' || role === 'processor') && config.connectors.length > 0) {
       const connectors = new ConnectorRunner(config.connectors, {
-        publisher, store: new RedisConnectorStore(redis, config.namespace), log: log.child({ component: 'connectors' }), metrics,
+        publisher, normalize: config.normalize, store: new RedisConnectorStore(redis, config.namespace), log: log.child({ component: 'connectors' }), metrics,
       });
       connectors.start();
       closers.push(() => connectors.stop());
@@ -196,7 +196,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         },
         { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles, publisher) },
         { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
-        { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher) },
+        { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher, config.normalize) },
         { name: 'pulse.v1.OutcomeService', definition: pkg.pulse.v1.OutcomeService.service, handlers: outcomeHandlers(ctx, activation) },
         { name: 'pulse.v1.FrequencyService', definition: pkg.pulse.v1.FrequencyService.service, handlers: frequencyHandlers(ctx, activation) },
      ], config.grpcTls);
@@ -210,7 +210,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'clickhouse', check: async () => { await warehouse.query('SELECT 1 AS ok'); } },
     ];
-    const collector = httpCollector({ keys: keyRing, publisher, rateLimit: config.httpRateLimit, log: log.child({ component: 'collector' }) });
+    const collector = httpCollector({ keys: keyRing, publisher, rateLimit: config.httpRateLimit, log: log.child({ component: 'collector' }), normalize: config.normalize });
     const http = await startHttpServer(config.host, config.httpPort, {
       keys: keyRing, metrics, log, checks, warehouse, tls: config.tls, plugins: role === 'processor' ? [] : [collector, userSync({ keys: keyRing, partners: config.audiencePush, sync: idSync })],
     });

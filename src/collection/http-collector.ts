@@ -9,6 +9,7 @@ import type { JsonObject } from '../json.ts';
 import { EVENT_TYPES } from './event.ts';
 import { acceptWithinLimits, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from './limits.ts';
 import type { EventPublisher } from './publisher.ts';
+import type { NormalizeOptions } from './normalize.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -19,6 +20,8 @@ export interface CollectorDeps {
   /** Requests per second one write key may make; above it the collector answers 429. */
   readonly rateLimit: number;
   readonly log: Logger;
+  /** Normalization settings (phone region); the raw values are gone after this first pass. */
+  readonly normalize?: NormalizeOptions;
 }
 
 /** One refused event of a batch, as the collector reports it. */
@@ -89,7 +92,7 @@ export function httpCollector(deps: CollectorDeps): FastifyPluginAsync {
         const principal = principalOf(req);
         if (!isObject(req.body)) throw new PulseError('INVALID_ARGUMENT', 'body: a JSON object (one event) is required', { field: 'body' });
         // The endpoint names the type, as in Segment's HTTP API.
-        const { accepted, rejected } = acceptWithinLimits([{ ...req.body, type }], Date.now());
+        const { accepted, rejected } = acceptWithinLimits([{ ...req.body, type }], Date.now(), deps.normalize);
         const problem = rejected[0]?.problem;
         if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', problem.reason, { field: problem.field });
         await deps.publisher.publish(principal.tenant, accepted);
@@ -106,7 +109,7 @@ export function httpCollector(deps: CollectorDeps): FastifyPluginAsync {
       const shared = body['context'];
       // Segment merges a batch-level context into every event; the event's own keys win.
       const events = isObject(shared) ? items.map((e) => (isObject(e) ? { ...e, context: { ...shared, ...(isObject(e['context']) ? e['context'] : {}) } } : e)) : items;
-      const { accepted, rejected } = acceptWithinLimits(events, Date.now());
+      const { accepted, rejected } = acceptWithinLimits(events, Date.now(), deps.normalize);
       const refused: RejectedEvent[] = rejected.map((r) => ({ index: r.index, field: r.problem.field, reason: r.problem.reason }));
       const first = refused[0];
       if (accepted.length === 0 && first !== undefined) {

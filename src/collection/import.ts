@@ -12,6 +12,7 @@ import { acceptWithinLimits, MAX_BATCH_BYTES } from './limits.ts';
 import { mapRecord, mappingColumns, mappingHash, type Mapping } from './mapping.ts';
 import type { EventPublisher } from './publisher.ts';
 import { formatOf, readRecords, type FileRecord, type RecordFormat } from './records.ts';
+import type { NormalizeOptions } from './normalize.ts';
 
 /** What an import needs. */
 export interface ImportOptions {
@@ -19,6 +20,8 @@ export interface ImportOptions {
   readonly tenant: string;
   readonly mapping: Mapping;
   readonly publisher: EventPublisher;
+  /** Normalization settings (phone region); default region US. */
+  readonly normalize?: NormalizeOptions;
   /** Where refused rows go; default `<file>.rejects.ndjson`. */
   readonly rejectsPath?: string;
   /** Where progress is kept for a resume; default `<file>.pulse-import.json`. */
@@ -259,7 +262,7 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
   const screen = (n: number, record: Readonly<Record<string, unknown>>): Screened => {
     const mapped = mapRecord(mapping, record, rowMessageId(tenant, fingerprint.id, hash, n));
     if (!mapped.ok) return { reject: { row: n, field: mapped.problem.field, reason: mapped.problem.reason, record } };
-    const screened = acceptWithinLimits([mapped.event], now());
+    const screened = acceptWithinLimits([mapped.event], now(), options.normalize);
     const event = screened.accepted[0];
     if (event !== undefined) return { event, size: Buffer.byteLength(JSON.stringify(event)) + 1 };
     const problem = screened.rejected[0]?.problem ?? { field: 'event', reason: 'event: refused' };

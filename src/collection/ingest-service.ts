@@ -8,12 +8,13 @@ import { clientStream, unary, type HandlerContext } from '../infra/grpc-server.t
 import { eventFromProto } from './event-proto.ts';
 import { acceptWithinLimits, MAX_BATCH_BYTES, SIZE_FIELD, type Screened } from './limits.ts';
 import type { EventPublisher } from './publisher.ts';
+import type { NormalizeOptions } from './normalize.ts';
 
 /** gRPC IngestService: protobuf events through the same validation and publisher as HTTP. */
-export function ingestHandlers(ctx: HandlerContext, publisher: EventPublisher): IngestServiceHandlers {
+export function ingestHandlers(ctx: HandlerContext, publisher: EventPublisher, normalize?: NormalizeOptions): IngestServiceHandlers {
   return {
     Send: unary(ctx, 'Send', 'events:write', async (req: SendRequest__Output, principal) => {
-      const screened = await store(req.events, principal, publisher);
+      const screened = await store(req.events, principal, publisher, normalize);
       const refused = new Map(refusals(screened, 0).map((r) => [Number(r.index), r]));
       const results: EventResult[] = req.events.map((_e, i) => refused.get(i) ?? { index: i, accepted: true });
       return { results, accepted: screened.accepted.length, rejected: refused.size };
@@ -23,7 +24,7 @@ export function ingestHandlers(ctx: HandlerContext, publisher: EventPublisher): 
       let offset = 0;
       let accepted = 0;
       for await (const req of requests) {
-        const screened = await store(req.events, principal, publisher);
+        const screened = await store(req.events, principal, publisher, normalize);
         results.push(...refusals(screened, offset));
         accepted += screened.accepted.length;
         offset += req.events.length;
@@ -34,9 +35,9 @@ export function ingestHandlers(ctx: HandlerContext, publisher: EventPublisher): 
 }
 
 /** Validates one request and publishes its valid events; resolves once JetStream stored them. */
-async function store(events: readonly Event__Output[], principal: Principal, publisher: EventPublisher): Promise<Screened> {
+async function store(events: readonly Event__Output[], principal: Principal, publisher: EventPublisher, normalize?: NormalizeOptions): Promise<Screened> {
   if (events.length === 0) throw new PulseError('INVALID_ARGUMENT', 'events: at least one event is required', { field: 'events' });
-  const screened = acceptWithinLimits(events.map(eventFromProto), Date.now());
+  const screened = acceptWithinLimits(events.map(eventFromProto), Date.now(), normalize);
   if (screened.bytes > MAX_BATCH_BYTES) {
     throw new PulseError('RESOURCE_EXHAUSTED', `events: ${screened.bytes} bytes as JSON, above the limit of ${MAX_BATCH_BYTES} for one request; split the events over more requests`, { field: 'events' });
   }

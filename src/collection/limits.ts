@@ -1,4 +1,5 @@
 import { acceptEvents, type Accepted } from './publisher.ts';
+import { DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from './normalize.ts';
 
 /** Largest event a collector takes, as Segment: 32 KB of JSON. */
 export const MAX_EVENT_BYTES = 32 * 1024;
@@ -19,7 +20,7 @@ export interface Screened extends Accepted {
  * (field `size`) while the others of its batch go on. Indexes are positions in `raw`; accepted
  * events keep their order.
  */
-export function acceptWithinLimits(raw: readonly unknown[], receivedAt: number): Screened {
+export function acceptWithinLimits(raw: readonly unknown[], receivedAt: number, options: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): Screened {
   const kept: number[] = [];
   const rejected: Accepted['rejected'][number][] = [];
   let bytes = 0;
@@ -29,7 +30,7 @@ export function acceptWithinLimits(raw: readonly unknown[], receivedAt: number):
     if (size > MAX_EVENT_BYTES) rejected.push({ index, problem: { field: SIZE_FIELD, reason: `${SIZE_FIELD}: ${size} bytes of JSON, above the limit of ${MAX_EVENT_BYTES} for one event` } });
     else kept.push(index);
   });
-  const result = acceptEvents(kept.map((i) => raw[i]), receivedAt);
+  const result = acceptEvents(kept.map((i) => raw[i]), receivedAt, options);
   for (const r of result.rejected) rejected.push({ index: kept[r.index] ?? r.index, problem: r.problem });
   rejected.sort((a, b) => a.index - b.index);
   return { accepted: result.accepted, rejected, bytes };

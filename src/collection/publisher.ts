@@ -1,5 +1,6 @@
 import type { JsonObject } from '../json.ts';
 import { normalizeEvent, type EventProblem, type PulseEvent } from './event.ts';
+import { DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from './normalize.ts';
 
 /**
  * Where collectors hand accepted events. `publish` resolves only once the events are durably
@@ -21,11 +22,11 @@ export interface Accepted {
  * returns them in wire form (normalized: hashed identifiers instead of raw PII). Normalization is
  * idempotent, so the processor's second pass changes nothing.
  */
-export function acceptEvents(raw: readonly unknown[], receivedAt: number): Accepted {
+export function acceptEvents(raw: readonly unknown[], receivedAt: number, options: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): Accepted {
   const accepted: JsonObject[] = [];
   const rejected: Accepted['rejected'][number][] = [];
   raw.forEach((item, index) => {
-    const r = normalizeEvent(item, receivedAt);
+    const r = normalizeEvent(item, receivedAt, options);
     if (r.ok) accepted.push(toWire(r.event));
     else rejected.push({ index, problem: r.problem });
   });

@@ -9,11 +9,14 @@ import {
 } from './model.ts';
 import { listPages, PartnerApi, type PartnerApiDeps } from './partner-api.http.ts';
 import type { ConnectorStore, StoredConnector } from './store.ts';
+import type { NormalizeOptions } from '../normalize.ts';
 
 /** What the runner needs; clocks, randomness and sleeping are injectable for tests. */
 export interface RunnerDeps {
   readonly publisher: EventPublisher;
   readonly store: ConnectorStore;
+  /** Normalization settings (phone region); default region US. */
+  readonly normalize?: NormalizeOptions;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -237,7 +240,7 @@ export class ConnectorRunner {
   async #publishPage(def: ConnectorDefinition, records: readonly unknown[], log: Logger, reject: (r: { recordId?: string; reason: string }) => void): Promise<{ accepted: number; rejected: number }> {
     const mapped = records.map((r) => toPartnerEvent(def, r));
     const ok = mapped.flatMap((m) => (m.ok ? [m] : []));
-    const accepted = acceptEvents(ok.map((m) => m.event), this.#now());
+    const accepted = acceptEvents(ok.map((m) => m.event), this.#now(), this.#deps.normalize);
     const refusals = [
       ...mapped.flatMap((m) => (m.ok ? [] : [{ recordId: m.recordId, reason: safeReason(m.problem.reason) }])),
       ...accepted.rejected.map((r) => ({ recordId: ok[r.index]?.recordId, reason: safeReason(r.problem.reason) })),
