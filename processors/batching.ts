@@ -1,9 +1,13 @@
 /**
- * Groups items from an async iterator into batches of at most `max`, waiting at most `waitMs`
- * after the first item of a batch. A new batch is read only after `credits.acquire()`, so a slow
- * sink holds the source back instead of queueing batches in memory.
+ * Groups items from an async iterator into batches of at most `max` items and `maxWeight` total
+ * weight (a batch always takes at least one item), waiting at most `waitMs` after the first item
+ * of a batch. A new batch is read only after `credits.acquire()`, so a slow sink holds the source
+ * back instead of queueing batches in memory.
  */
-export async function* batches<T>(source: AsyncIterator<T>, max: number, waitMs: number, credits: Credits): AsyncGenerator<T[]> {
+export async function* batches<T>(
+  source: AsyncIterator<T>, max: number, waitMs: number, credits: Credits,
+  weight: (item: T) => number = () => 0, maxWeight = Number.POSITIVE_INFINITY,
+): AsyncGenerator<T[]> {
   let pending: Promise<IteratorResult<T>> | undefined;
   for (;;) {
     await credits.acquire();
@@ -11,8 +15,9 @@ export async function* batches<T>(source: AsyncIterator<T>, max: number, waitMs:
     pending = undefined;
     if (first.done === true) return;
     const batch: T[] = [first.value];
+    let total = weight(first.value);
     const deadline = Date.now() + waitMs;
-    while (batch.length < max) {
+    while (batch.length < max && total < maxWeight) {
       pending ??= source.next();
       const left = Math.max(0, deadline - Date.now());
       let timer: NodeJS.Timeout | undefined;
@@ -26,6 +31,7 @@ export async function* batches<T>(source: AsyncIterator<T>, max: number, waitMs:
         return;
       }
       batch.push(next.value);
+      total += weight(next.value);
     }
     yield batch;
   }

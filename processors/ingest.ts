@@ -39,6 +39,9 @@ export interface IngestSinks {
   publishChanges(tenant: string, changes: readonly (MembershipChange & { version: number })[]): Promise<void>;
 }
 
+/** Most message bytes one batch takes (about 2,000 events of 1 KB). */
+const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
 export interface IngestOptions {
   readonly namespace: string;
   readonly batchSize: number;
@@ -105,7 +108,9 @@ export function ingest(source: AsyncIterator<SourceMessage>, sinks: IngestSinks,
   const realtime = new RealtimeSegments({
     segments: sinks.segments, profiles: sinks.profiles, features: sinks.features, history: sinks.history, log: options.log, metrics: options.metrics, now,
   });
-  return from(batches(source, options.batchSize, options.batchWaitMs, credits)).pipe(
+  // Bytes bound a batch too: a message may carry a whole Segment batch (hundreds of events), so
+  // counting messages alone lets a backlog build batches of a quarter million events.
+  return from(batches(source, options.batchSize, options.batchWaitMs, credits, (m) => m.data.byteLength, MAX_BATCH_BYTES)).pipe(
     map((messages) => ({ messages, decoded: decodeBatch(messages, options.namespace, options.normalize), started: now() })),
     // Batches overlap up to `concurrency`: every sink is idempotent and commutative, so their order
     // does not matter, and one batch's CPU work hides another's waits on Redis and ClickHouse.

@@ -154,7 +154,7 @@ async function sql(config: Config, query: string): Promise<number> {
     }
     rows = body.rows ?? [];
   } catch {
-    const warehouse = openWarehouse(config);
+    const warehouse = await openWarehouse(config);
     try {
       rows = await warehouse.query(query);
     } catch (err) {

@@ -16,7 +16,6 @@ import { natsEventPublisher } from './collection/publisher.nats.ts';
 import { ConnectorRunner } from './collection/connectors/runner.ts';
 import { RedisConnectorStore } from './collection/connectors/state.redis.ts';
 import type { Config } from './config/config.ts';
-import { EmbeddedWarehouse } from './infra/clickhouse-embedded.ts';
 import { ServerWarehouse } from './infra/clickhouse-server.ts';
 import { RateLimiter, startGrpcServer, type GrpcServer, type HandlerContext } from './infra/grpc-server.ts';
 import { startHttpServer, type HealthCheck } from './infra/http-server.ts';
@@ -68,8 +67,12 @@ export interface RunningPulse {
 }
 
 /** Opens the warehouse the config names: a ClickHouse server, or chdb under the data dir. */
-export function openWarehouse(config: Config): Warehouse {
-  return config.clickhouseUrl === undefined ? new EmbeddedWarehouse(join(config.dataDir, 'warehouse')) : new ServerWarehouse(config.clickhouseUrl);
+export async function openWarehouse(config: Config): Promise<Warehouse> {
+  if (config.clickhouseUrl !== undefined) return new ServerWarehouse(config.clickhouseUrl);
+  // Loaded on demand: the embedded engine costs ~220 MB and seconds to load, which CLI commands
+  // that never touch the warehouse (import, send, dlq...) should not pay.
+  const { EmbeddedWarehouse } = await import('./infra/clickhouse-embedded.ts');
+  return new EmbeddedWarehouse(join(config.dataDir, 'warehouse'));
 }
 
 /** The composition root: wires adapters to contexts for the given role and starts serving. */
@@ -90,9 +93,9 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     const nc: NatsConnection = await connectNats(config.natsUrl, `pulse-${role}`);
     closers.push(() => nc.drain());
     await ensureStreams(nc, config.namespace, config.ackWaitMs);
-    const redis: Redis = await connectRedis(config.redisUrl, `pulse-${role}`);
+    const redis: Redis = await connectRedis(config.redisUrl, `pulse-${role}`, (err) => log.warn({ err: err.message }, 'redis connection error'));
     closers.push(() => redis.quit());
-    const warehouse = openWarehouse(config);
+    const warehouse = await openWarehouse(config);
     closers.push(() => warehouse.close());
     for (const ddl of schemaStatements(config.namespace)) await warehouse.exec(ddl);
 

@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Redis, type ChainableCommander } from 'ioredis';
 
-/** Opens a Redis connection that fails fast instead of queueing commands while disconnected. */
-export async function connectRedis(url: string, name: string): Promise<Redis> {
+/**
+ * Opens a Redis connection that fails fast instead of queueing commands while disconnected.
+ * Connection errors go to `onError` (commands still reject on their own); ioredis would print
+ * them as unhandled otherwise.
+ */
+export async function connectRedis(url: string, name: string, onError: (err: Error) => void = () => undefined): Promise<Redis> {
   // Auto-pipelining sends the commands of concurrent calls (lookups, scripts) in one socket write.
   const redis = new Redis(url, { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+  redis.on('error', onError);
   await redis.connect();
   return redis;
 }

@@ -120,7 +120,9 @@ export class RedisSegmentDefinitions {
 
   /** Adds profile ids to the tenant's profile index (idempotent). */
   async indexProfiles(tenant: string, profileIds: readonly string[]): Promise<void> {
-    if (profileIds.length > 0) await this.#redis.sadd(`${this.#prefix(tenant)}profiles`, ...profileIds);
+    // In chunks: spreading a batch of many thousand ids into one call overflows the stack.
+    const key = `${this.#prefix(tenant)}profiles`;
+    for (let i = 0; i < profileIds.length; i += 1000) await this.#redis.sadd(key, ...profileIds.slice(i, i + 1000));
   }
 
   /** Profiles in the index (merged-away ones included until a backfill scan drops them). */

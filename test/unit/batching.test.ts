@@ -154,3 +154,14 @@ void t.test('Credits is a counting semaphore', async (t) => {
   credits.release();
   await g.promise;
 });
+
+void t.test('a batch also ends at its weight limit (message bytes), and always takes one item', async (t) => {
+  const feed = new Feed<number>();
+  feed.push(3, 4, 5, 100, 1);
+  const gen = batches(feed, 1_000, 60_000, new Credits(10), (n) => n, 8);
+  t.same((await gen.next()).value, [3, 4, 5], 'stops once 8 is reached (3 + 4 + 5 = 12)');
+  t.same((await gen.next()).value, [100], 'one heavy item alone');
+  const last = gen.next();
+  feed.end();
+  t.same((await last).value, [1]);
+});

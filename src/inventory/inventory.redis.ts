@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import { PulseError } from '../errors.ts';
+import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { tenantPrefix } from '../profiles/keys.ts';
+import type { Inventory, Placement, WinStats } from './model.ts';
+
+const PROFILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Inventory in Redis: `inventory` hash (inventory id -> JSON) and `placements` hash (placement id
+ * -> inventory id, so a placement belongs to one site or app and MatchAudience finds it in one
+ * read). Also reads what MatchAudience needs from the segments' keys: `segnames`,
+ * `seg:<id>:members` (reach) and `p:<pid>:segs` (which segments a winning profile is in).
+ */
+export class RedisInventoryStore {
+  readonly #redis: Redis;
+  readonly #namespace: string;
+  readonly #upsert: Script;
+
+  constructor(redis: Redis, namespace: string) {
+    this.#redis = redis;
+    this.#namespace = namespace;
+    this.#upsert = defineScript(redis, 'pulseUpsertInventory', new URL('./upsert-inventory.lua', import.meta.url), 1);
+  }
+
+  /**
+   * Stores the inventory, replacing an earlier version with the same id (true when it is new).
+   * A placement id already registered by another site or app is refused (ALREADY_EXISTS).
+   */
+  async upsert(tenant: string, inventory: Inventory): Promise<boolean> {
+    const result = (await this.#upsert.run([tenantPrefix(this.#namespace, tenant)], [
+      inventory.id, JSON.stringify(inventory), ...inventory.placements.map((p) => p.id),
+    ])) as [string, string | number, string?];
+    if (result[0] === 'conflict') {
+      const index = inventory.placements.findIndex((p) => p.id === result[1]);
+      const field = `placements[${index}].id`;
+      throw new PulseError('ALREADY_EXISTS', `${field}: placement ${String(result[1])} belongs to inventory ${String(result[2])}`, { field });
+    }
+    return Number(result[1]) === 1;
+  }
+
+  /** The tenant's inventory, sorted by id. */
+  async list(tenant: string): Promise<Inventory[]> {
+    const all = await this.#redis.hgetall(`${tenantPrefix(this.#namespace, tenant)}inventory`);
+    return Object.values(all).map((v) => JSON.parse(v) as Inventory).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** The placement and the inventory holding it, or undefined. */
+  async placement(tenant: string, placementId: string): Promise<{ inventory: Inventory; placement: Placement } | undefined> {
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const owner = await this.#redis.hget(`${prefix}placements`, placementId);
+    if (owner === null) return undefined;
+    const json = await this.#redis.hget(`${prefix}inventory`, owner);
+    if (json === null) return undefined;
+    const inventory = JSON.parse(json) as Inventory;
+    const placement = inventory.placements.find((p) => p.id === placementId);
+    return placement === undefined ? undefined : { inventory, placement };
+  }
+
+  /** Every segment of the tenant with its name and member count (SCARD). */
+  async segmentReach(tenant: string): Promise<{ id: string; name: string; reach: number }[]> {
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const names = Object.entries(await this.#redis.hgetall(`${prefix}segnames`));
+    if (names.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const [id] of names) pipeline.scard(`${prefix}seg:${id}:members`);
+    const counts = await execPipeline(pipeline);
+    return names.map(([id, name], i) => ({ id, name, reach: Number(counts[i]) }));
+  }
+
+  /**
+   * Wins per segment: each winning profile's wins are credited to every segment it is in now
+   * (membership at win time is not kept, so this is today's audience's value).
+   */
+  async winsBySegment(tenant: string, byProfile: readonly { profileId: string; wins: number; priceSum: number }[]): Promise<Map<string, WinStats>> {
+    const out = new Map<string, WinStats>();
+    if (byProfile.length === 0) return out;
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    // Profile ids come back from the warehouse: only Pulse's own (UUIDs) become key parts.
+    const profiles = byProfile.filter((p) => PROFILE_ID.test(p.profileId));
+    const pipeline = this.#redis.pipeline();
+    for (const p of profiles) pipeline.smembers(`${prefix}p:${p.profileId}:segs`);
+    const segs = (await execPipeline(pipeline)) as string[][];
+    profiles.forEach((p, i) => {
+      for (const seg of segs[i] ?? []) {
+        const s = out.get(seg) ?? { wins: 0, priceSum: 0 };
+        out.set(seg, { wins: s.wins + p.wins, priceSum: s.priceSum + p.priceSum });
+      }
+    });
+    return out;
+  }
+}
