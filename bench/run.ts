@@ -45,7 +45,7 @@ const FULL: Plan = {
   ingest: { batchedEvents: 50_000, perMessage: 100, users: 5_000, singleEvents: 5_000, singleUsers: 500, warmupEvents: 5_000 },
   h2load: { clients: 16, streams: 8, seconds: 10, warmupSeconds: 2, fixedSeconds: 10, serialSeconds: 5 },
   collector: { eventsPerBatch: 20, threads: 1, connections: 32, seconds: 10, warmupSeconds: 2, attempts: ATTEMPTS, applyTimeoutMs: 180_000 },
-  import: { rows: 1_000_000, applyTimeoutMs: 600_000, timeoutMs: 1_200_000 },
+  import: { rows: 1_000_000, applyTimeoutMs: 300_000, timeoutMs: 1_200_000 },
 };
 
 const QUICK: Plan = {
