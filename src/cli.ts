@@ -54,6 +54,7 @@ const USAGE = `pulse <command>
   connectors run <id>                run one connector now (waits for it; one run at a time across processes)
   thirdparty import (<file> | --api SOURCE.json) --tenant T --provider P --taxonomy MAP.json [--id-type TYPE] [--as-of DATE]
                                      map a third-party audience data set (CSV/NDJSON, gzip too, or a paginated API) onto a taxonomy
+  report ssp --from DATE --to DATE   SSP performance by SSP, placement and UTC day over [from, to): requests, bids, wins, fill rate, eCPM, win rate
 
 Configuration comes from PULSE_* variables (see README).`;
 
@@ -197,7 +198,7 @@ async function send(config: Config, tenant: string, json: string): Promise<numbe
   return 0;
 }
 
-type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService';
+type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService' | 'InventoryService';
 
 /** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
 /** Follows a segment's backfill, one progress line at a time, until it is done or failed. */
@@ -459,6 +460,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string' }, profile: { type: 'string' }, identifier: { type: 'string' },
       mapping: { type: 'string' }, rejects: { type: 'string' }, limit: { type: 'string' }, seq: { type: 'string' }, all: { type: 'boolean' },
       provider: { type: 'string' }, taxonomy: { type: 'string' }, api: { type: 'string' }, 'id-type': { type: 'string' }, 'as-of': { type: 'string' },
+      from: { type: 'string' }, to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -541,6 +543,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         const code = await thirdPartyCommand(config, rest[0], rest[1], values);
         if (code === undefined) break;
         return code;
+      }
+      case 'report': {
+        if (rest[0] !== 'ssp' || values.from === undefined || values.to === undefined) break;
+        // ISO-8601 dates; a date without a time is midnight UTC.
+        const [from, to] = [Date.parse(values.from), Date.parse(values.to)];
+        if (Number.isNaN(from) || Number.isNaN(to)) {
+          process.stderr.write('pulse report ssp: --from and --to must be ISO-8601 dates, e.g. 2026-11-01\n');
+          return 2;
+        }
+        const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
+        return await grpcCall(config, 'report ssp', 'InventoryService', 'SspReport', { from: ts(from), to: ts(to) }, 'inventory:write');
       }
       case 'dlq': {
         const code = await dlqCommand(config, rest[0], values);

@@ -25,6 +25,9 @@ import { createMetrics } from './infra/metrics.ts';
 import { connectNats, ensureStreams, streamNames } from './infra/nats.ts';
 import { loadPulseGrpc } from './infra/proto.ts';
 import { connectRedis } from './infra/redis.ts';
+import { RedisInventoryStore } from './inventory/inventory.redis.ts';
+import { OutcomeReports } from './inventory/report.clickhouse.ts';
+import { inventoryHandlers } from './inventory/service.ts';
 import { RedisConsentStore } from './privacy/consent.redis.ts';
 import { natsProfileChanges } from './profiles/changes.nats.ts';
 import { ProfileHistoryWriter } from './profiles/history.clickhouse.ts';
@@ -202,6 +205,10 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher, config.normalize) },
         { name: 'pulse.v1.OutcomeService', definition: pkg.pulse.v1.OutcomeService.service, handlers: outcomeHandlers(ctx, activation) },
         { name: 'pulse.v1.FrequencyService', definition: pkg.pulse.v1.FrequencyService.service, handlers: frequencyHandlers(ctx, activation) },
+        {
+          name: 'pulse.v1.InventoryService', definition: pkg.pulse.v1.InventoryService.service,
+          handlers: inventoryHandlers(ctx, { store: new RedisInventoryStore(redis, config.namespace), reports: new OutcomeReports(warehouse, config.namespace), now: Date.now }),
+        },
      ], config.grpcTls);
       const server = grpcServer;
       // gRPC stops first (closers run in reverse), so no call starts against closed stores.

@@ -11,7 +11,7 @@ import type { JsonObject } from '../json.ts';
 import { acceptWithinLimits, MAX_BATCH_BYTES } from './limits.ts';
 import { mapRecord, mappingColumns, mappingHash, type Mapping } from './mapping.ts';
 import type { EventPublisher } from './publisher.ts';
-import { formatOf, readRecords, type FileRecord, type RecordFormat } from './records.ts';
+import { formatOf, isGzip, readRecords, type FileRecord, type RecordFormat } from './records.ts';
 import type { NormalizeOptions } from './normalize.ts';
 
 /** What an import needs. */
@@ -129,20 +129,10 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
       done();
     },
   });
-  const gzip = await hasGzipMagic(path);
+  const gzip = await isGzip(path);
   if (gzip) await pipeline(createReadStream(path), tap, createGunzip(), counter);
   else await pipeline(createReadStream(path), tap, counter);
   return { id: `${size}:${hash.digest('hex')}`, lines: lines + (last === 0x0a ? 0 : 1) };
-}
-
-async function hasGzipMagic(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
 }
 
 /**

@@ -25,7 +25,8 @@ export function formatOf(path: string): RecordFormat {
   throw new PulseError('INVALID_ARGUMENT', `cannot tell the format of ${path}: use .csv, .ndjson or .jsonl (optionally .gz)`, { field: 'file' });
 }
 
-async function isGzip(path: string): Promise<boolean> {
+/** True when the file starts with gzip's magic bytes (whatever its name says). */
+export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
   try {
     const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0);
