@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { collectorBench, type CollectorBench, type CollectorPlan, type CollectorRun } from './collector.ts';
+import { activationBench, type ActivationBench } from './activation.ts';
 import { bytesPerEvent, makeMessages } from './events.ts';
 import { runH2load, startEmptyServer, writeGetAudienceBody, type EmptyServer, type H2loadResult } from './h2load.ts';
 import { rawJetStream, type PhaseTimes, type RawJetStream } from './jetstream-ceiling.ts';
@@ -155,6 +156,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     fixedRate?: number;
     collector?: CollectorBench;
     import?: ImportBench;
+    activation?: ActivationBench;
   } = {};
   try {
     const natsConn = await connect({ servers: NATS_URL, name: 'pulse-bench' });
@@ -286,6 +288,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         + `the fixed rate is ${rate} calls/s (--rps ${rate / h.clients} per connection), half the lower maximum, so neither server is saturated; serial is 1 connection, 1 stream.`);
       notes.push('Every h2load response was HTTP 2xx, and Pulse\'s own pulse_grpc_handler_seconds counter showed every GetAudience call OK (h2load cannot see gRPC status trailers); '
         + 'a grpc-js call of the same request returned the profile with all its segments.');
+
+      log('\n[5b/7] Activation: EnrichBidRequest and BatchGetAudience vs an empty grpc-js handler (child process)');
+      out.activation = await activationBench({
+        root: ROOT, tmp, pulse: bp, nc: natsConn, redis: redisConn, pids,
+        plan: {
+          h2load: plan.h2load, attempts: quick ? 1 : ATTEMPTS, users: plan.ingest.users, cacheOff: true,
+          batch: quick ? { seconds: 3, warmupSeconds: 1, lookups: 500, inFlight: 4 } : { seconds: 10, warmupSeconds: 2, lookups: 500, inFlight: 4 },
+        },
+      });
+      notes.push(...out.activation.notes);
     }
 
     // 6. HTTP collector under wrk, next to an empty fastify handler ---------------------------
@@ -400,7 +412,7 @@ function evidence(out: { jetstream?: Record<string, PhaseTimes>; ingest?: Record
 
 function tableRows(out: {
   redis?: RedisBenchResult[] | undefined; jetstream?: Record<string, PhaseTimes>; ingest?: Record<string, IngestResult>; grpc?: GrpcRun[]; fixedRate?: number;
-  collector?: CollectorBench; import?: ImportBench;
+  collector?: CollectorBench; import?: ImportBench; activation?: ActivationBench;
 }, plan: Plan): Row[] {
   const rows: Row[] = [];
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}` : '—');
@@ -447,6 +459,7 @@ function tableRows(out: {
       });
     }
   }
+  rows.push(...(out.activation?.rows ?? []));
   const c = out.collector;
   if (c !== undefined) {
     const best = (server: string) => c.runs.filter((r) => r.server === server)
