@@ -10,8 +10,7 @@ import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { jetStreamSource } from '../../src/infra/jetstream-source.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics, type Metrics } from '../../src/infra/metrics.ts';
-import { connectNats, ensureStreams, streamNames } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { streamNames } from '../../src/infra/nats.ts';
 import { toStruct } from '../../src/infra/struct.ts';
 import { DEFAULT_CONSENT_POLICY, type ConsentSettings } from '../../src/privacy/consent.ts';
 import { RedisConsentStore } from '../../src/privacy/consent.redis.ts';
@@ -21,14 +20,13 @@ import { newSegment } from '../../src/segments/model.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { EventWriter } from '../../src/warehouse/events.ts';
-import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { ingest, type BatchReport } from '../../processors/ingest.ts';
-import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { eventually, uniqueNamespace } from '../support/env.ts';
+import { openTestStack, type TestStack } from '../support/stack.ts';
 import { PULSE_VENDOR, tcString } from '../support/tcf.ts';
 
 const ns = uniqueNamespace('consent');
 const names = streamNames(ns);
-const dir = tempDir();
 let nc: NatsConnection;
 let redis: Redis;
 let warehouse: EmbeddedWarehouse;
@@ -53,21 +51,14 @@ const MALFORMED = 'CO-not-a-consent-string';
 const RAW = ['Jane.Doe+ads@GoogleMail.com', 'janedoe@gmail.com', 'jane.doe', '(415) 555-2671', '+14155552671', '4155552671', 'Max.Mustermann@Example.DE', 'max.mustermann@example.de', '+49 30 901820', '4930901820'];
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
+let stack: TestStack;
+
 t.before(async () => {
-  nc = await connectNats(NATS_URL, 'consent-test');
-  await ensureStreams(nc, ns, 5_000);
-  redis = await connectRedis(REDIS_URL, 'consent-test');
-  warehouse = new EmbeddedWarehouse(dir.path);
-  for (const ddl of schemaStatements(ns)) await warehouse.exec(ddl);
+  stack = await openTestStack(ns, 'consent-test');
+  ({ nc, redis, warehouse } = stack);
 });
 
-t.teardown(async () => {
-  await warehouse.close();
-  await redis.quit();
-  await nc.close();
-  await cleanupNamespace(ns);
-  dir.remove();
-});
+t.teardown(() => stack.close());
 
 async function publish(tenant: string, body: object, msgId: string): Promise<void> {
   const h = headers();

@@ -10,20 +10,18 @@ import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { jetStreamSource } from '../../src/infra/jetstream-source.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
-import { connectNats, ensureStreams, streamNames } from '../../src/infra/nats.ts';
+import { streamNames } from '../../src/infra/nats.ts';
 import { PROTO_DIR } from '../../src/infra/proto.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { EventWriter } from '../../src/warehouse/events.ts';
-import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { ingest } from '../../processors/ingest.ts';
-import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { eventually, uniqueNamespace } from '../support/env.ts';
+import { openTestStack, type TestStack } from '../support/stack.ts';
 
 const ns = uniqueNamespace('pb');
 const names = streamNames(ns);
-const dir = tempDir();
 let nc: NatsConnection;
 let redis: Redis;
 let warehouse: EmbeddedWarehouse;
@@ -35,21 +33,14 @@ root.loadSync('pulse/v1/ingest.proto');
 const SendRequest = root.lookupType('pulse.v1.SendRequest');
 const Event = root.lookupType('pulse.v1.Event');
 
+let stack: TestStack;
+
 t.before(async () => {
-  nc = await connectNats(NATS_URL, 'protobuf-test');
-  await ensureStreams(nc, ns, 5_000);
-  redis = await connectRedis(REDIS_URL, 'protobuf-test');
-  warehouse = new EmbeddedWarehouse(dir.path);
-  for (const ddl of schemaStatements(ns)) await warehouse.exec(ddl);
+  stack = await openTestStack(ns, 'protobuf-test');
+  ({ nc, redis, warehouse } = stack);
 });
 
-t.teardown(async () => {
-  await warehouse.close();
-  await redis.quit();
-  await nc.close();
-  await cleanupNamespace(ns);
-  dir.remove();
-});
+t.teardown(() => stack.close());
 
 async function publish(body: Uint8Array | string, contentType: string, msgId: string): Promise<void> {
   const h = headers();

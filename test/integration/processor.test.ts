@@ -8,40 +8,31 @@ import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { jetStreamSource } from '../../src/infra/jetstream-source.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
-import { connectNats, ensureStreams, streamNames } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { streamNames } from '../../src/infra/nats.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { EventWriter } from '../../src/warehouse/events.ts';
-import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { ingest, type BatchReport } from '../../processors/ingest.ts';
-import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { eventually, uniqueNamespace } from '../support/env.ts';
+import { openTestStack, type TestStack } from '../support/stack.ts';
 
 const ns = uniqueNamespace('proc');
 const names = streamNames(ns);
-const dir = tempDir();
 let nc: NatsConnection;
 let redis: Redis;
 let warehouse: EmbeddedWarehouse;
 
+let stack: TestStack;
+
 t.before(async () => {
-  nc = await connectNats(NATS_URL, 'processor-test');
-  await ensureStreams(nc, ns, 5_000);
-  redis = await connectRedis(REDIS_URL, 'processor-test');
-  warehouse = new EmbeddedWarehouse(dir.path);
-  for (const ddl of schemaStatements(ns)) await warehouse.exec(ddl);
+  stack = await openTestStack(ns, 'processor-test');
+  ({ nc, redis, warehouse } = stack);
 });
 
-t.teardown(async () => {
-  await warehouse.close();
-  await redis.quit();
-  await nc.close();
-  await cleanupNamespace(ns);
-  dir.remove();
-});
+t.teardown(() => stack.close());
 
 async function publish(tenant: string, body: string | object, msgId?: string): Promise<void> {
   const h = headers();
