@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import protobuf from 'protobufjs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/infra/redis.ts';
 import type { EnrichBidRequestResponse__Output } from '../src/gen/pulse/v1/EnrichBidRequestResponse.ts';
 import { loadPulseGrpc, PROTO_DIR } from '../src/infra/proto.ts';
 import type { BatchClientOptions, BatchClientResult } from './batch-client.ts';
@@ -48,7 +48,7 @@ export interface ActivationContext {
   /** The started bench Pulse (its gRPC port, its `*` key, /metrics). */
   readonly pulse: BenchPulse;
   readonly nc: NatsConnection;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly pids: Readonly<Record<string, number | 'self' | undefined>>;
   readonly plan: ActivationPlan;
 }

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/infra/redis.ts';
 import { generateKey } from '../src/auth/keys.ts';
 import { loadConfig } from '../src/config/config.ts';
 import type { GetAudienceResponse__Output } from '../src/gen/pulse/v1/GetAudienceResponse.ts';
@@ -107,7 +107,7 @@ export interface IngestResult {
  * processed every event (its counter is incremented after the profile updates are in Redis).
  */
 export async function ingestRun(
-  p: BenchPulse, nc: NatsConnection, redis: Redis, label: string, messages: readonly BenchMessage[],
+  p: BenchPulse, nc: NatsConnection, redis: RedisClient, label: string, messages: readonly BenchMessage[],
   pids: Readonly<Record<string, number | 'self' | undefined>>, timeoutMs: number,
 ): Promise<IngestResult> {
   const js = jetstream(nc);
@@ -153,7 +153,7 @@ export async function ingestRun(
   return r;
 }
 
-async function evalshaStats(redis: Redis): Promise<{ calls: number; usec: number }> {
+async function evalshaStats(redis: RedisClient): Promise<{ calls: number; usec: number }> {
   const info = await redis.info('commandstats');
   let calls = 0;
   let usec = 0;
@@ -211,7 +211,7 @@ export async function getAudience(port: number, apiKey: string | undefined, iden
  * Removes everything of a bench namespace: its three streams and every Redis key under `<ns>:`
  * (SCAN + UNLINK; never FLUSH). Refuses namespaces not starting with `bench_`.
  */
-export async function cleanupNamespace(nc: NatsConnection, redis: Redis, namespace: string): Promise<{ streams: number; keys: number }> {
+export async function cleanupNamespace(nc: NatsConnection, redis: RedisClient, namespace: string): Promise<{ streams: number; keys: number }> {
   if (!/^bench_[a-z0-9_]+$/.test(namespace)) throw new Error(`refusing to clean up namespace ${namespace}`);
   const jsm = await jetstreamManager(nc);
   const names = streamNames(namespace);

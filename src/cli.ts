@@ -86,6 +86,8 @@ function adminKey(keys: readonly ApiKey[] | undefined, scope: string): ApiKey | 
 async function ensureStack(config: Config, keepRunning: boolean): Promise<void> {
   const log = (line: string) => print(line);
   for (const [kind, url, defaulted] of [['nats', config.natsUrl, config.natsDefaulted], ['redis', config.redisUrl, config.redisDefaulted]] as const) {
+    // A cluster is never started here: its nodes are operated elsewhere.
+    if (kind === 'redis' && config.redisCluster) continue;
     const u = new URL(url);
     const local = ['127.0.0.1', 'localhost'].includes(u.hostname);
     if (!defaulted && !local) continue;
@@ -350,7 +352,7 @@ async function connectorsCommand(config: Config, sub: string | undefined, runId:
     process.stderr.write(wanted === undefined ? 'no connectors are configured (PULSE_CONNECTORS)\n' : `no connector ${JSON.stringify(wanted)} in PULSE_CONNECTORS (known: ${config.connectors.map((c) => c.id).join(', ') || 'none'})\n`);
     return wanted === undefined ? 0 : 2;
   }
-  const redis = await connectRedis(config.redisUrl, 'pulse-connectors');
+  const redis = await connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, 'pulse-connectors');
   const store = new RedisConnectorStore(redis, config.namespace);
   try {
     if (sub === 'status') {

@@ -1,5 +1,4 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { startAudiencePush } from './activation/audience-push.nats.ts';
@@ -24,7 +23,7 @@ import type { Logger } from './infra/log.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { connectNats, ensureStreams, streamNames } from './infra/nats.ts';
 import { loadPulseGrpc } from './infra/proto.ts';
-import { connectRedis } from './infra/redis.ts';
+import { connectRedis, type RedisClient } from './infra/redis.ts';
 import { RedisInventoryStore } from './inventory/inventory.redis.ts';
 import { OutcomeReports } from './inventory/report.clickhouse.ts';
 import { inventoryHandlers } from './inventory/service.ts';
@@ -96,7 +95,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     const nc: NatsConnection = await connectNats(config.natsUrl, `pulse-${role}`);
     closers.push(() => nc.drain());
     await ensureStreams(nc, config.namespace, config.ackWaitMs);
-    const redis: Redis = await connectRedis(config.redisUrl, `pulse-${role}`, (err) => log.warn({ err: err.message }, 'redis connection error'));
+    const redis: RedisClient = await connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, `pulse-${role}`, (err) => log.warn({ err: err.message }, 'redis connection error'));
     closers.push(() => redis.quit());
     const warehouse = await openWarehouse(config);
     closers.push(() => warehouse.close());

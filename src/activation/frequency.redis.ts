@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { MAX_WINDOW_MS, type CapImpression, type FrequencyCap } from './frequency.ts';
 import type { FrequencyStore, ImpressionRecord } from './store.ts';
@@ -10,11 +9,11 @@ import type { FrequencyStore, ImpressionRecord } from './store.ts';
  * `fcimp:<id>` marker (kept as long as the longest window) makes counting idempotent.
  */
 export class RedisFrequencyStore implements FrequencyStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #record: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#record = defineScript(redis, 'pulseRecordImpression', new URL('./record-impression.lua', import.meta.url), 1);

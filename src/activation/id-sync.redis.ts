@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { identifierKey, type Identifier } from '../identity/identifier.ts';
-import { execPipeline } from '../infra/redis.ts';
+import { execPipeline, type RedisClient } from '../infra/redis.ts';
 import type { Json } from '../json.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import type { PushSkipped, PushSubject } from './audience-push.ts';
@@ -19,10 +18,10 @@ export type DeliveryReport =
  * profile it belongs to now or later, merges included; status is the `push:<partner>` hash.
  */
 export class RedisIdSync {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
   }

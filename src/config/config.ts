@@ -16,6 +16,8 @@ export interface Config {
   readonly natsDefaulted: boolean;
   readonly redisUrl: string;
   readonly redisDefaulted: boolean;
+  /** PULSE_REDIS_URL lists the seed nodes of a Redis Cluster (PULSE_REDIS_CLUSTER=true). */
+  readonly redisCluster: boolean;
   /** Absent: embedded ClickHouse (chdb) under `<dataDir>/warehouse`. */
   readonly clickhouseUrl: string | undefined;
   readonly grpcPort: number;
@@ -70,7 +72,7 @@ export const CONFIG_VARIABLES = [
   'PULSE_HTTP_RATE_LIMIT', 'PULSE_TLS_CERT', 'PULSE_TLS_KEY',
   'PULSE_GRPC_TLS_CERT', 'PULSE_GRPC_TLS_KEY', 'PULSE_GRPC_TLS_CA', 'PULSE_NEAR_CACHE_ENTRIES', 'PULSE_TARGETING',
   'PULSE_TCF_VENDOR_ID', 'PULSE_CONSENT_POLICY', 'PULSE_DEFAULT_PHONE_REGION',
-  'PULSE_TRAIT_POLICIES', 'PULSE_IDENTITY_LIMITS', 'PULSE_MAX_IDENTIFIERS',
+  'PULSE_TRAIT_POLICIES', 'PULSE_IDENTITY_LIMITS', 'PULSE_MAX_IDENTIFIERS', 'PULSE_REDIS_CLUSTER',
 ] as const;
 
 /** Namespaces become parts of subjects, stream names, Redis keys and ClickHouse database names. */
@@ -99,8 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  const url = (name: (typeof CONFIG_VARIABLES)[number], protocols: readonly string[], fallback: string): string => {
-    const raw = get(name) ?? fallback;
+  const url = (name: (typeof CONFIG_VARIABLES)[number], protocols: readonly string[], fallback: string): string => urlValue(name, protocols, get(name) ?? fallback);
+  function urlValue(name: string, protocols: readonly string[], raw: string): string {
     try {
       const u = new URL(raw);
       if (!protocols.includes(u.protocol)) problems.push(`${name}: protocol must be one of ${protocols.join(', ')} (got ${u.protocol})`);
@@ -108,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
       problems.push(`${name}: not a URL: ${JSON.stringify(raw)}`);
     }
     return raw;
-  };
+  }
   const int = (name: (typeof CONFIG_VARIABLES)[number], fallback: number, min: number, max: number): number => {
     const raw = get(name);
     if (raw === undefined) return fallback;
@@ -121,7 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   };
 
   const natsUrl = url('PULSE_NATS_URL', ['nats:', 'tls:'], 'nats://127.0.0.1:4222');
-  const redisUrl = url('PULSE_REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
+  const clusterRaw = get('PULSE_REDIS_CLUSTER') ?? 'false';
+  if (clusterRaw !== 'true' && clusterRaw !== 'false') problems.push(`PULSE_REDIS_CLUSTER: must be true or false (got ${JSON.stringify(clusterRaw)})`);
+  const redisCluster = clusterRaw === 'true';
+  // A cluster is reached through one or more seed nodes: `redis://a:7000,redis://b:7000`.
+  const redisUrl = redisCluster
+    ? (get('PULSE_REDIS_URL') ?? 'redis://127.0.0.1:6379').split(',').map((seed) => urlValue('PULSE_REDIS_URL', ['redis:', 'rediss:'], seed.trim())).join(',')
+    : url('PULSE_REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
   const clickhouseRaw = get('PULSE_CLICKHOUSE_URL');
   const clickhouseUrl = clickhouseRaw === undefined ? undefined : url('PULSE_CLICKHOUSE_URL', ['http:', 'https:'], clickhouseRaw);
   const grpcPort = int('PULSE_GRPC_PORT', 50051, 0, 65535);
@@ -304,7 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     natsUrl, natsDefaulted: get('PULSE_NATS_URL') === undefined,
-    redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined,
+    redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined, redisCluster,
     clickhouseUrl, grpcPort, httpPort, host, dataDir, namespace, apiKeys,
     logLevel: logLevel as Config['logLevel'], ackWaitMs, batchSize, batchWaitMs, dedupTtlSeconds, segmentClockMs,
     connectors, audiencePush,

@@ -1,17 +1,70 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type ChainableCommander } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 
 /**
- * Opens a Redis connection that fails fast instead of queueing commands while disconnected.
+ * A connection to Redis: one server, or a Redis Cluster. Every key Pulse writes carries the
+ * tenant's hash tag (`<namespace>:{<tenant>}:...`), so the scripts and pipelines of one tenant
+ * always address one slot and run unchanged on a cluster.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Whether `PULSE_REDIS_URL` names the seed nodes of a Redis Cluster, and which ones. */
+export interface RedisTarget {
+  /** One URL, or with `cluster` a comma-separated list of seed node URLs. */
+  readonly url: string;
+  readonly cluster?: boolean;
+}
+
+/**
+ * Opens a Redis connection (or a cluster client that discovers the cluster from the seed URLs).
  * Connection errors go to `onError` (commands still reject on their own); ioredis would print
  * them as unhandled otherwise.
  */
-export async function connectRedis(url: string, name: string, onError: (err: Error) => void = () => undefined): Promise<Redis> {
+export async function connectRedis(target: string | RedisTarget, name: string, onError: (err: Error) => void = () => undefined): Promise<RedisClient> {
+  const { url, cluster = false } = typeof target === 'string' ? { url: target } : target;
   // Auto-pipelining sends the commands of concurrent calls (lookups, scripts) in one socket write.
-  const redis = new Redis(url, { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+  const options: RedisOptions = { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true };
+  let redis: RedisClient;
+  if (cluster) {
+    const seeds = url.split(',').map((u) => new URL(u.trim()));
+    const first = seeds[0];
+    if (first === undefined) throw new Error('a Redis Cluster needs at least one seed URL');
+    redis = new Cluster(seeds.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })), {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      enableAutoPipelining: true,
+      redisOptions: {
+        connectionName: name,
+        maxRetriesPerRequest: 2,
+        ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+        ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    });
+  } else {
+    redis = new Redis(url, options);
+  }
   redis.on('error', onError);
   await redis.connect();
   return redis;
+}
+
+/**
+ * SCANs every key matching `match` in batches: on one server directly, on a cluster on every
+ * master (SCAN only sees the node it runs on). Background walks only, never the hot path.
+ */
+export async function* scanKeys(redis: RedisClient, match: string, count: number, type?: string): AsyncGenerator<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = type === undefined
+        ? await node.scan(cursor, 'MATCH', match, 'COUNT', count)
+        : await node.scan(cursor, 'MATCH', match, 'COUNT', count, 'TYPE', type);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
 }
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -23,7 +76,7 @@ export interface Script {
 }
 
 /** Registers `file` (a URL next to the adapter) as a command on the connection. */
-export function defineScript(redis: Redis, name: string, file: URL, numberOfKeys: number): Script {
+export function defineScript(redis: RedisClient, name: string, file: URL, numberOfKeys: number): Script {
   redis.defineCommand(name, { numberOfKeys, lua: readFileSync(file, 'utf8') });
   const fn = (target: unknown): ScriptFn => {
     const f = (target as Record<string, ScriptFn | undefined>)[name];

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { PulseError } from '../errors.ts';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import type { Inventory, Placement, WinStats } from './model.ts';
 
@@ -13,11 +12,11 @@ const PROFILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * `seg:<id>:members` (reach) and `p:<pid>:segs` (which segments a winning profile is in).
  */
 export class RedisInventoryStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #upsert: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#upsert = defineScript(redis, 'pulseUpsertInventory', new URL('./upsert-inventory.lua', import.meta.url), 1);

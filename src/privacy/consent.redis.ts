@@ -1,18 +1,17 @@
-import type { Redis } from 'ioredis';
 import { CONSENT_TRAIT } from '../collection/normalize.ts';
 import { identifierKey } from '../identity/identifier.ts';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { byPriority, orderToken } from '../profiles/model.ts';
 import type { ConsentRefusal, ConsentStore } from './store.ts';
 
 /** Consent refusals on Redis profiles: one atomic Lua call per refusal, in one pipeline. */
 export class RedisConsentStore implements ConsentStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #record: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#record = defineScript(redis, 'pulseRecordRefusal', new URL('./record-refusal.lua', import.meta.url), 1);

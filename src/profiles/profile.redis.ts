@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { PulseEvent } from '../collection/event.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import type { Json, JsonObject } from '../json.ts';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { tenantPrefix } from './keys.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
@@ -15,7 +14,7 @@ import type { ProfileStore } from './store.ts';
 
 /** Profiles and the identity graph in Redis; every update is one atomic Lua call per event. */
 export class RedisProfileStore implements ProfileStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #dedupTtlSeconds: number;
   readonly #apply: Script;
@@ -23,7 +22,7 @@ export class RedisProfileStore implements ProfileStore {
   readonly #limits: string[];
 
   /** Without options every trait is last-write-wins and a profile holds one user_id of at most 100 identifiers. */
-  constructor(redis: Redis, namespace: string, dedupTtlSeconds: number, options: { policies?: ProfilePolicies; limits?: IdentityLimits } = {}) {
+  constructor(redis: RedisClient, namespace: string, dedupTtlSeconds: number, options: { policies?: ProfilePolicies; limits?: IdentityLimits } = {}) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#dedupTtlSeconds = dedupTtlSeconds;

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { PulseError } from '../errors.ts';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, scanKeys, type RedisClient, type Script } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { SEGMENT_ID_PATTERN, type SegmentDefinition } from './model.ts';
 
@@ -38,11 +37,11 @@ function segmentKey(id: string): string {
  * one script.
  */
 export class RedisSegmentDefinitions {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #update: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#update = defineScript(redis, 'pulseSegmentUpdate', new URL('./definition-update.lua', import.meta.url), 1);
@@ -159,10 +158,7 @@ export class RedisSegmentDefinitions {
   async *scanProfiles(tenant: string, batch: number): AsyncGenerator<string[]> {
     const prefix = this.#prefix(tenant);
     const match = `${escapeGlob(prefix)}p:*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', match, 'COUNT', batch, 'TYPE', 'hash');
-      cursor = next;
+    for await (const keys of scanKeys(this.#redis, match, batch, 'hash')) {
       const ids = keys.map((k) => k.slice(prefix.length + 2)).filter((id) => id !== '' && !id.includes(':'));
       const checked = await this.#liveness(prefix, ids);
       const live = checked.filter((c) => c.live).map((c) => c.id);
@@ -172,7 +168,7 @@ export class RedisSegmentDefinitions {
       if (dead.length > 0) pipeline.srem(`${prefix}profiles`, ...dead);
       if (live.length > 0 || dead.length > 0) await execPipeline(pipeline);
       if (live.length > 0) yield live;
-    } while (cursor !== '0');
+    }
   }
 
   /** Last seen (`p:<id>` last_seen) and stored membership (`p:<id>:segs`) of profiles, pipelined. */

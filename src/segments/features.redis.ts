@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTotals, type Occurrence } from './features.ts';
 import type { FeatureEvent, FeatureStore } from './store.ts';
@@ -27,12 +26,12 @@ function num(raw: string | undefined): number | undefined {
  * `p:<pid>:ftotals` hash (`<featureId>|c|s|mn|mx|f|l`; a merge must move both).
  */
 export class RedisFeatureStore implements FeatureStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #dedupTtlSeconds: number;
   readonly #record: Script;
 
-  constructor(redis: Redis, namespace: string, dedupTtlSeconds: number) {
+  constructor(redis: RedisClient, namespace: string, dedupTtlSeconds: number) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#dedupTtlSeconds = dedupTtlSeconds;

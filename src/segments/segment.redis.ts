@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import { TENANT_PATTERN } from '../auth/keys.ts';
 import { NAMESPACE_PATTERN } from '../config/config.ts';
 import { PulseError } from '../errors.ts';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import type { SegmentDefinition } from './model.ts';
 import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
@@ -13,12 +12,12 @@ import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, Seg
  * re-evaluations, and `<ns>:tenants` (tenants with segments, read by the segment clock).
  */
 export class RedisSegmentStore implements SegmentStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #membership: Script;
   readonly #claim: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
     this.#redis = redis;
     this.#namespace = namespace;

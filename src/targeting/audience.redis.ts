@@ -1,17 +1,16 @@
-import type { Redis } from 'ioredis';
 import { identifierKey, type Identifier } from '../identity/identifier.ts';
-import { defineScript, execPipeline, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { byPriority } from '../profiles/model.ts';
 import type { Audience, AudienceReader, AudienceRecord, AudienceSegment } from './store.ts';
 
 /** Audience lookups: lookup.lua answers many lookups per call; a batch is one round trip. */
 export class RedisAudienceReader implements AudienceReader {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #lookup: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#lookup = defineScript(redis, 'pulseLookup', new URL('./lookup.lua', import.meta.url), 1);

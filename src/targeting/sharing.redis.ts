@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { defineScript, type Script } from '../infra/redis.ts';
+import { defineScript, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { checkTaxonomy, noSharing, sharingAgreement, type SharingAgreement, type SharingChange, type SharingStore } from './sharing.ts';
 
@@ -8,11 +7,11 @@ const stored = z.object({ all: z.boolean(), segmentIds: z.array(z.string()) });
 
 /** Agreements in the tenant's `sharing` hash: partner id -> `{all, segmentIds}` JSON. */
 export class RedisSharingStore implements SharingStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #set: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#set = defineScript(redis, 'pulseSharingSet', new URL('./sharing-set.lua', import.meta.url), 1);

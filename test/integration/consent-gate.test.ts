@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/infra/redis.ts';
 import { lastValueFrom, toArray } from 'rxjs';
 import { acceptEvents } from '../../src/collection/publisher.ts';
 import { natsDeadLetter } from '../../src/collection/dlq.nats.ts';
@@ -28,7 +28,7 @@ import { PULSE_VENDOR, tcString } from '../support/tcf.ts';
 const ns = uniqueNamespace('consent');
 const names = streamNames(ns);
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
 
 // `acme` keeps the default policy (GDPR when signalled); `eu` always applies GDPR and keeps

@@ -1,13 +1,12 @@
 import t from 'tap';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { features, type EventFeature } from '../../src/segments/features.ts';
 import { RedisFeatureStore } from '../../src/segments/features.redis.ts';
 import { parseRuleText } from '../../src/segments/rule-text.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 
 const ns = uniqueNamespace('feat');
-let redis: Redis;
+let redis: RedisClient;
 
 t.before(async () => {
   redis = await connectRedis(REDIS_URL, 'features-test');

@@ -1,6 +1,5 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import type { Redis } from 'ioredis';
 import { RedisFrequencyStore } from '../../src/activation/frequency.redis.ts';
 import { OutcomeWriter } from '../../src/activation/outcomes.clickhouse.ts';
 import { frequencyHandlers, outcomeHandlers, type ActivationDeps } from '../../src/activation/service.ts';
@@ -16,7 +15,7 @@ import { startGrpcServer, type GrpcServer } from '../../src/infra/grpc-server.ts
 import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { loadPulseGrpc } from '../../src/infra/proto.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { cleanupNamespace, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
@@ -29,7 +28,7 @@ const OTHER = 'frequency-other-tenant-0001';
 const T0 = Date.parse('2026-11-20T12:00:00.000Z');
 const HOUR = 3_600_000;
 let clock = T0;
-let redis: Redis;
+let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
 let server: GrpcServer;
 let outcomes: grpc.Client;

@@ -1,14 +1,13 @@
 import t from 'tap';
-import type { Redis } from 'ioredis';
 import type { PulseEvent } from '../../src/collection/event.ts';
 import type { Identifier } from '../../src/identity/identifier.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { tenantPrefix } from '../../src/profiles/keys.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 
 const ns = uniqueNamespace('ident');
-let redis: Redis;
+let redis: RedisClient;
 
 t.before(async () => {
   redis = await connectRedis(REDIS_URL, 'identity-test');

@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/infra/redis.ts';
 import protobuf from 'protobufjs';
 import { lastValueFrom, toArray } from 'rxjs';
 import { DLQ_HEADERS, natsDeadLetter } from '../../src/collection/dlq.nats.ts';
@@ -23,7 +23,7 @@ import { openTestStack, type TestStack } from '../support/stack.ts';
 const ns = uniqueNamespace('pb');
 const names = streamNames(ns);
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
 
 // A producer's view: protobufjs with the contract from proto/, nothing from Pulse's decoder.

@@ -1,9 +1,8 @@
 import t from 'tap';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/infra/log.ts';
 import { connectNats } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { tenantPrefix } from '../../src/profiles/keys.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { subscribeInvalidation } from '../../src/targeting/invalidation.nats.ts';
@@ -13,7 +12,7 @@ import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, uniqueNamespace } fr
 
 const ns = uniqueNamespace('ncache');
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 
 t.before(async () => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/infra/redis.ts';
 import { lastValueFrom, toArray } from 'rxjs';
 import { DLQ_HEADERS, natsDeadLetter } from '../../src/collection/dlq.nats.ts';
 import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
@@ -22,7 +22,7 @@ import { openTestStack, type TestStack } from '../support/stack.ts';
 const ns = uniqueNamespace('proc');
 const names = streamNames(ns);
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
 
 let stack: TestStack;

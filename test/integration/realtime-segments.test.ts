@@ -1,10 +1,9 @@
 import t from 'tap';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
 import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
@@ -17,7 +16,7 @@ const metrics = createMetrics();
 const HOUR = 3_600_000;
 let clock = Date.parse('2026-06-01T12:00:00Z');
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
 let rt: RealtimeHarness;
 

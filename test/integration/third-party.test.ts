@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { Redis } from 'ioredis';
 import { parseApiSource } from '../../src/collection/connectors/model.ts';
 import { natsEventPublisher } from '../../src/collection/publisher.nats.ts';
 import type { EventPublisher } from '../../src/collection/publisher.ts';
@@ -14,7 +13,7 @@ import { apiRecords, importThirdParty } from '../../src/collection/third-party.t
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import { connectNats, ensureStreams, streamNames } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import type { JsonObject } from '../../src/json.ts';
 import { startPulse } from '../../src/main.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
@@ -31,7 +30,7 @@ const GAID = '38400000-8cf0-11bd-b23e-10b96e40000d';
 const HASH = 'AB'.repeat(32);
 const ASOF = Date.UTC(2026, 2, 1);
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let publisher: EventPublisher;
 let taxonomy: TaxonomyMap;
 

@@ -1,11 +1,10 @@
 import t from 'tap';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
 import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RealtimeSegments } from '../../src/segments/realtime.ts';
@@ -22,7 +21,7 @@ const MINUTE = 60_000;
 // The clock both paths read; the test moves it instead of waiting a minute.
 let clock = Date.parse('2026-06-01T12:00:00Z');
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
 let rt: RealtimeHarness;
 let segmentClock: RunningSegmentClock;

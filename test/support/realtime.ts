@@ -1,6 +1,6 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/infra/redis.ts';
 import { lastValueFrom, toArray } from 'rxjs';
 import { natsDeadLetter } from '../../src/collection/dlq.nats.ts';
 import { jetStreamSource } from '../../src/infra/jetstream-source.ts';
@@ -33,7 +33,7 @@ export interface RealtimeHarness {
 }
 
 /** Starts the ingest pipeline over the namespace's JetStream stream, reading time from `now`. */
-export async function startRealtime(nc: NatsConnection, redis: Redis, warehouse: Warehouse, ns: string, metrics: Metrics, now: () => number): Promise<RealtimeHarness> {
+export async function startRealtime(nc: NatsConnection, redis: RedisClient, warehouse: Warehouse, ns: string, metrics: Metrics, now: () => number): Promise<RealtimeHarness> {
   const names = streamNames(ns);
   const profiles = new RedisProfileStore(redis, ns, 3600);
   const segments = new RedisSegmentStore(redis, ns);

@@ -1,15 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
 import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
-import { connectRedis } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { cleanupNamespace, NATS_URL, REDIS_URL, tempDir } from './env.ts';
 
 /** Real NATS (with the namespace's streams), Redis and an embedded warehouse for one test file. */
 export interface TestStack {
   readonly nc: NatsConnection;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly warehouse: EmbeddedWarehouse;
   /** Closes the connections and deletes what the namespace created (streams, keys, data dir). */
   close(): Promise<void>;

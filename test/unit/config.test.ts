@@ -57,3 +57,13 @@ void t.test('reports every problem at once', async (t) => {
 void t.test('a keys path that does not exist is a problem, not a crash', async (t) => {
   t.throws(() => loadConfig({ PULSE_API_KEYS: '/nonexistent/keys.json' }), /PULSE_API_KEYS: not a JSON array and not a readable file/);
 });
+
+void t.test('a Redis Cluster is reached through seed node URLs', async (t) => {
+  t.equal(loadConfig({}, '/srv').redisCluster, false, 'one server by default');
+  const c = loadConfig({ PULSE_REDIS_CLUSTER: 'true', PULSE_REDIS_URL: 'redis://a:7000, redis://b:7001' }, '/srv');
+  t.equal(c.redisCluster, true);
+  t.equal(c.redisUrl, 'redis://a:7000,redis://b:7001', 'every seed kept, trimmed');
+  t.throws(() => loadConfig({ PULSE_REDIS_CLUSTER: 'yes' }, '/srv'), /PULSE_REDIS_CLUSTER: must be true or false \(got "yes"\)/);
+  t.throws(() => loadConfig({ PULSE_REDIS_CLUSTER: 'true', PULSE_REDIS_URL: 'redis://a:7000,http://b:1' }, '/srv'), /PULSE_REDIS_URL: protocol must be one of redis:, rediss: \(got http:\)/);
+  t.throws(() => loadConfig({ PULSE_REDIS_URL: 'redis://a:7000,redis://b:7001' }, '/srv'), /PULSE_REDIS_URL/, 'a list without PULSE_REDIS_CLUSTER is refused');
+});

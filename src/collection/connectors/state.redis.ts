@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { PulseError } from '../../errors.ts';
-import { defineScript, type Script } from '../../infra/redis.ts';
+import { defineScript, type Script, type RedisClient } from '../../infra/redis.ts';
 import { tenantPrefix } from '../../profiles/keys.ts';
 import { CONNECTOR_ID_PATTERN, connectorStatusSchema, emptyStatus, syncStateSchema, type ConnectorStatus, type SyncState } from './model.ts';
 import type { ConnectorStore, StoredConnector } from './store.ts';
@@ -12,11 +11,11 @@ import type { ConnectorStore, StoredConnector } from './store.ts';
  * slot on Redis Cluster.
  */
 export class RedisConnectorStore implements ConnectorStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #script: Script;
 
-  constructor(redis: Redis, namespace: string) {
+  constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#script = defineScript(redis, 'pulseConnectorState', new URL('./connector-state.lua', import.meta.url), 2);
