@@ -1,7 +1,7 @@
 import { catchError, defer, finalize, from, map, mergeMap, of, type Observable } from 'rxjs';
 import { TENANT_PATTERN } from '../src/auth/keys.ts';
 import { decodeJsonMessage, type PulseEvent } from '../src/collection/event.ts';
-import { DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from '../src/collection/normalize.ts';
+import { CONSENT_TRAIT, DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from '../src/collection/normalize.ts';
 import { DEFAULT_CONSENT_SETTINGS, type ConsentSettings } from '../src/privacy/consent.ts';
 import { consentGate } from '../src/privacy/gate.ts';
 import type { ConsentStore } from '../src/privacy/store.ts';
@@ -37,6 +37,11 @@ export interface IngestSinks {
   recordProfileChanges?(tenant: string, events: readonly PulseEvent[], results: readonly Applied[]): Promise<void>;
   /** Publishes segment enter/exit changes; resolves once stored. */
   publishChanges(tenant: string, changes: readonly (MembershipChange & { version: number })[]): Promise<void>;
+  /**
+   * Announces profiles whose stored consent changed (a grant or a refusal), so lookup caches
+   * drop answers given under the old consent; resolves once stored.
+   */
+  announceConsent?(tenant: string, profileIds: readonly string[]): Promise<void>;
 }
 
 /** Most message bytes one batch takes (about 2,000 events of 1 KB). */
@@ -144,8 +149,10 @@ async function applyBatch(decoded: DecodedBatch, sinks: IngestSinks, options: In
     const items = gate.allowed.map((a) => a.item);
     const events = gate.allowed.map((a) => a.profileEvent);
     const refusals = gate.denied.flatMap((d) => (d.record === undefined ? [] : [{ event: d.item.event, record: d.record }]));
-    if (sinks.consent !== undefined && refusals.length > 0) await sinks.consent.recordRefusals(tenant, refusals);
+    const consentChanged = sinks.consent !== undefined && refusals.length > 0 ? (await sinks.consent.recordRefusals(tenant, refusals)).changed : [];
     const results = await sinks.profiles.applyEvents(tenant, events);
+    for (const r of results) if (r.traitChanges.some((c) => c.trait === CONSENT_TRAIT)) consentChanged.push(r.profileId);
+    if (sinks.announceConsent !== undefined && consentChanged.length > 0) await sinks.announceConsent(tenant, consentChanged);
     if (sinks.recordProfileChanges !== undefined) await sinks.recordProfileChanges(tenant, events, results);
     for (const r of results) {
       if (r.duplicate) continue;

@@ -20,13 +20,14 @@ import { RateLimiter, startGrpcServer, type GrpcServer, type HandlerContext } fr
 import { startHttpServer, type HealthCheck } from './infra/http-server.ts';
 import { jetStreamSource, type MessageSource } from './infra/jetstream-source.ts';
 import type { Logger } from './infra/log.ts';
-import { createMetrics } from './infra/metrics.ts';
+import { createMetrics, exportNearCacheStats } from './infra/metrics.ts';
 import { connectNats, ensureStreams, streamNames } from './infra/nats.ts';
 import { loadPulseGrpc } from './infra/proto.ts';
 import { connectRedis, type RedisClient } from './infra/redis.ts';
 import { RedisInventoryStore } from './inventory/inventory.redis.ts';
 import { OutcomeReports } from './inventory/report.clickhouse.ts';
 import { inventoryHandlers } from './inventory/service.ts';
+import { natsConsentChanges } from './privacy/consent-changes.nats.ts';
 import { RedisConsentStore } from './privacy/consent.redis.ts';
 import { natsProfileChanges } from './profiles/changes.nats.ts';
 import { ProfileHistoryWriter } from './profiles/history.clickhouse.ts';
@@ -119,6 +120,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         deadLetter: natsDeadLetter(nc, config.namespace),
         publishChanges: natsSegmentChanges(nc, config.namespace),
         consent: new RedisConsentStore(redis, config.namespace),
+        announceConsent: natsConsentChanges(nc, config.namespace),
         recordProfileChanges: async (tenant, events, results) => {
           await Promise.all([
             publishMerges(tenant, events, results), profileHistory.write(tenant, events, results),
@@ -174,6 +176,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       let targeting: TargetingDeps = { reader: audiences, agreement: (tenant, partner) => sharing.get(tenant, partner), settings };
       if (config.nearCacheEntries > 0) {
         const cache = new NearCache(audiences, { maxEntries: config.nearCacheEntries });
+        exportNearCacheStats(metrics, () => cache.stats());
         const feed = subscribeInvalidation(nc, config.namespace, cache, log.child({ component: 'near-cache' }));
         closers.push(() => feed.stop());
         targeting = { reader: cache, agreement: (tenant, partner) => cache.agreement(tenant, partner, () => sharing.get(tenant, partner)), settings };

@@ -46,3 +46,19 @@ export function createMetrics(): Metrics {
     connectorLastSuccess: new Gauge({ name: 'pulse_connector_last_success_timestamp_seconds', help: 'When each connector last finished a run without error (Unix time).', labelNames: ['connector'], registers: [registry] }),
   };
 }
+
+/** Exports a lookup near-cache's size and hit/miss counts (read from `stats` at each scrape). */
+export function exportNearCacheStats(metrics: Metrics, stats: () => { entries: number; hits: number; misses: number }): void {
+  const registers = [metrics.registry];
+  new Gauge({ name: 'pulse_near_cache_entries', help: 'Lookups held by the targeting near-cache.', registers, collect() { this.set(stats().entries); } });
+  const lookups = new Counter({
+    name: 'pulse_near_cache_lookups_total', help: 'Targeting lookups by near-cache result (hit, miss).', labelNames: ['result'], registers,
+    collect() {
+      const s = stats();
+      this.reset();
+      this.inc({ result: 'hit' }, s.hits);
+      this.inc({ result: 'miss' }, s.misses);
+    },
+  });
+  void lookups;
+}

@@ -17,15 +17,16 @@ export class RedisConsentStore implements ConsentStore {
     this.#record = defineScript(redis, 'pulseRecordRefusal', new URL('./record-refusal.lua', import.meta.url), 1);
   }
 
-  async recordRefusals(tenant: string, refusals: readonly ConsentRefusal[]): Promise<number> {
-    if (refusals.length === 0) return 0;
+  async recordRefusals(tenant: string, refusals: readonly ConsentRefusal[]): Promise<{ found: number; changed: string[] }> {
+    if (refusals.length === 0) return { found: 0, changed: [] };
     const prefix = tenantPrefix(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
     for (const r of refusals) {
       const ids = byPriority(r.event.identifiers).map(identifierKey);
       this.#record.queue(pipeline, [prefix], [orderToken(r.event), CONSENT_TRAIT, JSON.stringify(r.record), ids.length, ...ids]);
     }
-    const results = await execPipeline(pipeline);
-    return results.filter((pid) => typeof pid === 'string').length;
+    const results = (await execPipeline(pipeline)) as ([string, number] | null)[];
+    const found = results.filter((r) => r !== null);
+    return { found: found.length, changed: [...new Set(found.filter(([, changed]) => changed === 1).map(([pid]) => pid))] };
   }
 }

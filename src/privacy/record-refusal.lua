@@ -2,7 +2,8 @@
 -- withdrawal replaces an earlier grant. It creates no profile and links no identifier.
 -- KEYS[1]: the tenant prefix `<ns>:{<tenant>}:`.
 -- ARGV: order token (as apply-event.lua), trait name, consent JSON, n identifiers, n x `type:id`.
--- Returns the profile id, or false when no profile has any of the identifiers.
+-- Returns {profile id, 1 when the stored consent changed else 0}, or false when no profile has
+-- any of the identifiers.
 local prefix = KEYS[1]
 local order, name, value = ARGV[1], ARGV[2], ARGV[3]
 local nIds = tonumber(ARGV[4])
@@ -18,7 +19,9 @@ if not pid then return false end
 local pk = prefix .. 'p:' .. pid
 local cur = redis.call('HGET', pk .. ':tord', name)
 if (not cur) or cur < order then
+  local before = redis.call('HGET', pk .. ':traits', name)
   redis.call('HSET', pk .. ':traits', name, value)
   redis.call('HSET', pk .. ':tord', name, order)
+  if before ~= value then return {pid, 1} end
 end
-return pid
+return {pid, 0}

@@ -12,7 +12,7 @@ export interface ConsentStore {
   /**
    * Stores each refusal as the `$consent` trait (last-write-wins by event time) of the profile
    * its event's identifiers already resolve to; creates and links nothing. Returns how many
-   * refusals found a profile.
+   * refusals found a profile, and the profiles whose stored consent changed.
    */
-  recordRefusals(tenant: string, refusals: readonly ConsentRefusal[]): Promise<number>;
+  recordRefusals(tenant: string, refusals: readonly ConsentRefusal[]): Promise<{ found: number; changed: string[] }>;
 }
