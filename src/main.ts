@@ -29,10 +29,13 @@ import { OutcomeReports } from './inventory/report.clickhouse.ts';
 import { inventoryHandlers } from './inventory/service.ts';
 import { natsConsentChanges } from './privacy/consent-changes.nats.ts';
 import { RedisConsentStore } from './privacy/consent.redis.ts';
-import { natsProfileChanges } from './profiles/changes.nats.ts';
+import { natsProfileChanges, natsUnmergeChanges } from './profiles/changes.nats.ts';
 import { ProfileHistoryWriter } from './profiles/history.clickhouse.ts';
 import { RedisProfileStore } from './profiles/profile.redis.ts';
 import { profileHandlers } from './profiles/service.ts';
+import { ProfileUnmerger } from './profiles/unmerge.ts';
+import { ClickHouseUnmergeHistory } from './profiles/unmerge.clickhouse.ts';
+import { RedisUnmergeState } from './profiles/unmerge.redis.ts';
 import { natsSegmentChanges } from './segments/changes.nats.ts';
 import { RedisFeatureStore } from './segments/features.redis.ts';
 import { ClickHouseMembershipHistory } from './segments/history.clickhouse.ts';
@@ -192,6 +195,16 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         seedFeatures: (tenant, events, needed, now) => features.record(tenant, events, needed, now), log: log.child({ component: 'backfill' }), batchSize: 500,
       });
       closers.push(() => backfills.stop());
+      const unmergeLog = log.child({ component: 'unmerge' });
+      const unmergeSegments = new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: unmergeLog, metrics, now: Date.now });
+      const unmerger = new ProfileUnmerger({
+        state: new RedisUnmergeState(redis, config.namespace, { policies: config.profilePolicies, limits: config.identityLimits }),
+        history: new ClickHouseUnmergeHistory(warehouse, config.namespace),
+        features: async (tenant) => (await unmergeSegments.definitions(tenant)).features,
+        evaluate: (tenant, targets) => unmergeSegments.evaluate(tenant, targets, 'unmerge'),
+        publishSegmentChanges: natsSegmentChanges(nc, config.namespace), publishProfileChange: natsUnmergeChanges(nc, config.namespace),
+        indexProfiles: (tenant, ids) => segmentDefinitions.indexProfiles(tenant, ids), consent: config.consent, log: unmergeLog,
+      });
       const pkg = loadPulseGrpc();
       const activation: ActivationDeps = {
         profiles, frequency: new RedisFrequencyStore(redis, config.namespace), outcomes: new OutcomeWriter(warehouse, config.namespace), now: Date.now,
@@ -202,7 +215,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
           name: 'pulse.v1.DataSharingService', definition: pkg.pulse.v1.DataSharingService.service,
           handlers: sharingHandlers(ctx, { store: sharing, record: async (c) => { await audit(c); await announce(c); }, taxonomyChanged: natsTaxonomyChanges(nc, config.namespace) }),
         },
-        { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles, publisher) },
+        { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles, publisher, unmerger) },
         { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
         { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher, config.normalize) },
         { name: 'pulse.v1.OutcomeService', definition: pkg.pulse.v1.OutcomeService.service, handlers: outcomeHandlers(ctx, activation) },

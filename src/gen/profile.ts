@@ -9,6 +9,9 @@ import type { GetProfileRequest as _pulse_v1_GetProfileRequest, GetProfileReques
 import type { Identifier as _pulse_v1_Identifier, Identifier__Output as _pulse_v1_Identifier__Output } from './pulse/v1/Identifier.js';
 import type { Profile as _pulse_v1_Profile, Profile__Output as _pulse_v1_Profile__Output } from './pulse/v1/Profile.js';
 import type { ProfileServiceClient as _pulse_v1_ProfileServiceClient, ProfileServiceDefinition as _pulse_v1_ProfileServiceDefinition } from './pulse/v1/ProfileService.js';
+import type { UnmergeProfileRequest as _pulse_v1_UnmergeProfileRequest, UnmergeProfileRequest__Output as _pulse_v1_UnmergeProfileRequest__Output } from './pulse/v1/UnmergeProfileRequest.js';
+import type { UnmergeProfileResponse as _pulse_v1_UnmergeProfileResponse, UnmergeProfileResponse__Output as _pulse_v1_UnmergeProfileResponse__Output } from './pulse/v1/UnmergeProfileResponse.js';
+import type { UnmergeSegmentChange as _pulse_v1_UnmergeSegmentChange, UnmergeSegmentChange__Output as _pulse_v1_UnmergeSegmentChange__Output } from './pulse/v1/UnmergeSegmentChange.js';
 import type { UpdateProfileRequest as _pulse_v1_UpdateProfileRequest, UpdateProfileRequest__Output as _pulse_v1_UpdateProfileRequest__Output } from './pulse/v1/UpdateProfileRequest.js';
 import type { UpdateProfileResponse as _pulse_v1_UpdateProfileResponse, UpdateProfileResponse__Output as _pulse_v1_UpdateProfileResponse__Output } from './pulse/v1/UpdateProfileResponse.js';
 
@@ -32,9 +35,13 @@ export interface ProtoGrpcType {
       Identifier: MessageTypeDefinition<_pulse_v1_Identifier, _pulse_v1_Identifier__Output>
       Profile: MessageTypeDefinition<_pulse_v1_Profile, _pulse_v1_Profile__Output>
       /**
-       * Profiles built from events. Requires scope `profiles:read` (UpdateProfile: `profiles:write`).
+       * Profiles built from events. Requires scope `profiles:read` (UpdateProfile and UnmergeProfile:
+       * `profiles:write`).
        */
       ProfileService: SubtypeConstructor<typeof grpc.Client, _pulse_v1_ProfileServiceClient> & { service: _pulse_v1_ProfileServiceDefinition }
+      UnmergeProfileRequest: MessageTypeDefinition<_pulse_v1_UnmergeProfileRequest, _pulse_v1_UnmergeProfileRequest__Output>
+      UnmergeProfileResponse: MessageTypeDefinition<_pulse_v1_UnmergeProfileResponse, _pulse_v1_UnmergeProfileResponse__Output>
+      UnmergeSegmentChange: MessageTypeDefinition<_pulse_v1_UnmergeSegmentChange, _pulse_v1_UnmergeSegmentChange__Output>
       UpdateProfileRequest: MessageTypeDefinition<_pulse_v1_UpdateProfileRequest, _pulse_v1_UpdateProfileRequest__Output>
       UpdateProfileResponse: MessageTypeDefinition<_pulse_v1_UpdateProfileResponse, _pulse_v1_UpdateProfileResponse__Output>
     }

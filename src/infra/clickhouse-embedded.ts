@@ -17,8 +17,8 @@ export class EmbeddedWarehouse implements Warehouse {
     }
   }
 
-  async exec(sql: string): Promise<void> {
-    await this.#run(() => this.#session.queryAsync(sql, { format: 'TabSeparated' }));
+  async exec(sql: string, params: QueryParams = {}): Promise<void> {
+    await this.#run(() => this.#session.queryBindAsync(sql, params, { format: 'TabSeparated' }));
   }
 
   async insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {

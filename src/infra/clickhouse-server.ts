@@ -12,8 +12,8 @@ export class ServerWarehouse implements Warehouse {
     this.#client = createClient({ url, request_timeout: 30_000, application: 'pulse', log: { level: ClickHouseLogLevel.OFF } });
   }
 
-  async exec(sql: string): Promise<void> {
-    await this.#run(() => this.#client.command({ query: sql }));
+  async exec(sql: string, params: QueryParams = {}): Promise<void> {
+    await this.#run(() => this.#client.command({ query: sql, query_params: { ...params } }));
   }
 
   async insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {

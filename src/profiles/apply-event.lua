@@ -71,6 +71,18 @@ local function typeCounts(pid)
   return c, n
 end
 
+-- Whether profiles `a` and `b` were split apart by an unmerge and must not fuse again. Each side
+-- keeps the other's id in `:nomerge`; a merge hands the loser's set to the survivor, so a stored
+-- id is followed to the profile it lives on in now.
+local function apart(a, b)
+  for _, pair in ipairs({{a, b}, {b, a}}) do
+    for _, x in ipairs(redis.call('SMEMBERS', pkey(pair[1]) .. ':nomerge')) do
+      if live(x) == pair[2] then return true end
+    end
+  end
+  return false
+end
+
 -- Why adding `add` (type counts, total) to `base` would break a guardrail, or nil.
 local function refusal(base, baseN, add, addN)
   if baseN + addN > maxIds then return 'max_identifiers ' .. maxIds end
@@ -185,6 +197,8 @@ local function merge(survivor, loser)
       end
     end
   end
+  local apartFrom = redis.call('SMEMBERS', lk .. ':nomerge')
+  if #apartFrom > 0 then redis.call('SADD', sk .. ':nomerge', unpack(apartFrom)) end
   -- The processor re-evaluates the survivor; the loser leaves every segment now.
   for _, sid in ipairs(redis.call('SMEMBERS', lk .. ':segs')) do
     redis.call('SREM', prefix .. 'seg:' .. sid .. ':members', loser)
@@ -197,7 +211,7 @@ local function merge(survivor, loser)
   if lm[3] and ((not sm[3]) or tonumber(lm[3]) > tonumber(sm[3])) then redis.call('HSET', sk, 'last_seen', lm[3]) end
   -- The survivor's version passes both, so a late evaluation of either is fenced off.
   if lm[4] then redis.call('HINCRBY', sk, 'version', lm[4]) end
-  redis.call('DEL', lk, lk .. ':ids', lk .. ':traits', lk .. ':tord', lk .. ':counts', lk .. ':computed', lk .. ':fkeys', lk .. ':ftotals', lk .. ':segs')
+  redis.call('DEL', lk, lk .. ':ids', lk .. ':traits', lk .. ':tord', lk .. ':counts', lk .. ':computed', lk .. ':fkeys', lk .. ':ftotals', lk .. ':segs', lk .. ':nomerge')
   redis.call('HSET', lk, 'merged_into', survivor)
   table.sort(moved)
   return {survivor, loser, table.concat(moved, '\n')}
@@ -222,6 +236,7 @@ for _, idf in ipairs(ids) do
   if owner and owner ~= group then
     local add, addN = typeCounts(owner)
     local why = refusal(counts, total, add, addN)
+    if not why and group and apart(group, owner) then why = 'unmerged' end
     if why then
       refused[#refused + 1] = {why, idf, owner}
     else

@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { PulseEvent } from '../collection/event.ts';
 import { mergeMessages } from './history.ts';
 import type { Applied } from './model.ts';
+import type { UnmergeMessage } from './unmerge.ts';
 
 /**
  * Publishes merges to `<namespace>.changes.<tenant>.profile`. A profile is merged away once, so
@@ -13,5 +14,16 @@ export function natsProfileChanges(nc: NatsConnection, namespace: string): (tena
   return async (tenant, events, results) => {
     const subject = `${namespace}.changes.${tenant}.profile`;
     await Promise.all(mergeMessages(events, results).map((m) => js.publish(subject, JSON.stringify(m), { msgID: `merge:${m.merged}` })));
+  };
+}
+
+/**
+ * Publishes an unmerge to `<namespace>.changes.<tenant>.profile`. The new profile id is made once
+ * per unmerge, so it makes the message id.
+ */
+export function natsUnmergeChanges(nc: NatsConnection, namespace: string): (tenant: string, message: UnmergeMessage) => Promise<void> {
+  const js = jetstream(nc);
+  return async (tenant, message) => {
+    await js.publish(`${namespace}.changes.${tenant}.profile`, JSON.stringify(message), { msgID: message.unmergeId });
   };
 }

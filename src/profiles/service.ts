@@ -7,10 +7,14 @@ import { requireIdentifiers } from '../identity/identifier.ts';
 import { unary, type HandlerContext } from '../infra/grpc-server.ts';
 import { toStruct, toTimestamp } from '../infra/struct.ts';
 import type { ProfileStore } from './store.ts';
+import type { ProfileUnmerger } from './unmerge.ts';
 import { SOURCE_PATTERN, updateEvent } from './update.ts';
 
-/** gRPC ProfileService. Updates go through the event log (`publisher`), so the processor applies them. */
-export function profileHandlers(ctx: HandlerContext, store: ProfileStore, publisher: EventPublisher): ProfileServiceHandlers {
+/**
+ * gRPC ProfileService. Updates go through the event log (`publisher`), so the processor applies
+ * them; unmerges run here (`unmerger`; without it UnmergeProfile answers UNAVAILABLE).
+ */
+export function profileHandlers(ctx: HandlerContext, store: ProfileStore, publisher: EventPublisher, unmerger?: ProfileUnmerger): ProfileServiceHandlers {
   return {
     GetProfile: unary(ctx, 'GetProfile', 'profiles:read', async (req, principal) => {
       const ids = requireIdentifiers(req.identifiers);
@@ -40,6 +44,24 @@ export function profileHandlers(ctx: HandlerContext, store: ProfileStore, publis
       if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', `${problem.field}: ${problem.reason}`, { field: problem.field });
       await publisher.publish(principal.tenant, accepted);
       return { messageId };
+    }),
+    // profiles:write, like UpdateProfile: a key that may rewrite a profile's traits may also split
+    // it, and the unmerge is audited (profile_merges row with the key's fingerprint).
+    UnmergeProfile: unary(ctx, 'UnmergeProfile', 'profiles:write', async (req, principal) => {
+      const ids = requireIdentifiers(req.identifiers);
+      const split = requireIdentifiers(req.split, 'split');
+      if (unmerger === undefined) throw new PulseError('UNAVAILABLE', 'UnmergeProfile is not served by this process (it needs the warehouse)');
+      const pid = await store.resolve(principal.tenant, ids);
+      if (pid === undefined) throw new PulseError('NOT_FOUND', 'no profile for these identifiers');
+      const r = await unmerger.unmerge(principal.tenant, pid, split, { allowPartialHistory: req.allowPartialHistory, keyId: principal.keyId });
+      return {
+        profileId: r.profileId, splitProfileId: r.splitProfileId, unmergeId: r.unmergeId,
+        profileIdentifiers: r.profileIdentifiers.map((i) => ({ type: i.type, id: i.id })),
+        splitIdentifiers: r.splitIdentifiers.map((i) => ({ type: i.type, id: i.id })),
+        eventsProfile: String(r.eventsProfile), eventsSplit: String(r.eventsSplit), eventsSkipped: String(r.eventsSkipped),
+        segmentChanges: r.segmentChanges.map((c) => ({ profileId: c.profileId, segmentId: c.segmentId, kind: c.kind })),
+        attempts: r.attempts, warnings: [...r.warnings],
+      };
     }),
   };
 }

@@ -25,7 +25,7 @@ export interface RealtimeDeps {
 export type TimedChange = MembershipChange & { readonly version: number; readonly at: number };
 
 /** Which path asked for an evaluation (a metric label). */
-export type EvaluationPath = 'ingest' | 'clock';
+export type EvaluationPath = 'ingest' | 'clock' | 'unmerge';
 
 /** A tenant's definitions, compiled and indexed once per load. */
 export interface TenantDefinitions {

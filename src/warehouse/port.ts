@@ -4,8 +4,8 @@ export type QueryParams = Readonly<Record<string, string | number | readonly str
 /** The ClickHouse port: the embedded engine (chdb) and a server (@clickhouse/client) both fit it. */
 export interface Warehouse {
   readonly kind: 'embedded' | 'server';
-  /** Runs a statement that returns no rows (DDL). */
-  exec(sql: string): Promise<void>;
+  /** Runs a statement that returns no rows (DDL, or a mutation with bound `params`). */
+  exec(sql: string, params?: QueryParams): Promise<void>;
   /** Inserts rows (JSONEachRow) in one statement. */
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
   /** Runs a read-only query and returns its rows as objects. */

@@ -1,5 +1,6 @@
 import { NAMESPACE_PATTERN } from '../config/config.ts';
 import type { PulseEvent } from '../collection/event.ts';
+import { identifierKey } from '../identity/identifier.ts';
 
 /** The warehouse database of a namespace: `pulse` by default. */
 export function databaseOf(namespace: string): string {
@@ -28,10 +29,14 @@ export function schemaStatements(namespace: string): string[] {
       properties String,
       traits String,
       context String,
+      identifiers Array(String),
       INDEX idx_message_id message_id TYPE bloom_filter GRANULARITY 4
     ) ENGINE = ReplacingMergeTree
     PARTITION BY toYYYYMM(timestamp)
     ORDER BY (tenant, type, event, timestamp, message_id)`,
+    // Every identifier the event carried (`type:id`), an alias's previousId included, which the
+    // other columns do not keep: UnmergeProfile assigns events to sides by them.
+    `ALTER TABLE ${db}.events ADD COLUMN IF NOT EXISTS identifiers Array(String) AFTER context`,
     // Segment membership changes: who was in segment X at time T (ClickHouseMembershipHistory.membersAt).
     `CREATE TABLE IF NOT EXISTS ${db}.segment_membership (
       tenant LowCardinality(String),
@@ -125,6 +130,7 @@ export function eventRow(tenant: string, e: PulseEvent, profileId: string, recei
     properties: JSON.stringify(e.properties),
     traits: JSON.stringify(e.traits),
     context: JSON.stringify(e.context),
+    identifiers: e.identifiers.map(identifierKey),
   };
 }
 

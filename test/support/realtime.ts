@@ -7,6 +7,7 @@ import { jetStreamSource } from '../../src/infra/jetstream-source.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import type { Metrics } from '../../src/infra/metrics.ts';
 import { streamNames } from '../../src/infra/nats.ts';
+import type { ProfilePolicies } from '../../src/profiles/policy.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { RedisFeatureStore } from '../../src/segments/features.redis.ts';
@@ -14,7 +15,7 @@ import { ClickHouseMembershipHistory } from '../../src/segments/history.clickhou
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { EventWriter } from '../../src/warehouse/events.ts';
 import type { Warehouse } from '../../src/warehouse/port.ts';
-import { ingest, type BatchReport } from '../../processors/ingest.ts';
+import { ingest, type BatchReport, type IngestSinks } from '../../processors/ingest.ts';
 import { eventually } from './env.ts';
 
 /** The real-time path wired as src/main.ts wires it, with the clock the test controls. */
@@ -32,10 +33,16 @@ export interface RealtimeHarness {
   stop(): Promise<BatchReport[]>;
 }
 
+/** What a harness may add to the plain pipeline: trait policies, and a sink for merges (as src/main.ts records them). */
+export interface RealtimeOptions {
+  readonly policies?: ProfilePolicies;
+  readonly recordProfileChanges?: IngestSinks['recordProfileChanges'];
+}
+
 /** Starts the ingest pipeline over the namespace's JetStream stream, reading time from `now`. */
-export async function startRealtime(nc: NatsConnection, redis: RedisClient, warehouse: Warehouse, ns: string, metrics: Metrics, now: () => number): Promise<RealtimeHarness> {
+export async function startRealtime(nc: NatsConnection, redis: RedisClient, warehouse: Warehouse, ns: string, metrics: Metrics, now: () => number, options: RealtimeOptions = {}): Promise<RealtimeHarness> {
   const names = streamNames(ns);
-  const profiles = new RedisProfileStore(redis, ns, 3600);
+  const profiles = new RedisProfileStore(redis, ns, 3600, options.policies === undefined ? {} : { policies: options.policies });
   const segments = new RedisSegmentStore(redis, ns);
   const features = new RedisFeatureStore(redis, ns, 3600);
   const history = new ClickHouseMembershipHistory(warehouse, ns);
@@ -43,6 +50,7 @@ export async function startRealtime(nc: NatsConnection, redis: RedisClient, ware
   const done = lastValueFrom(ingest(source.iterator, {
     profiles, segments, features, history, events: new EventWriter(warehouse, ns),
     deadLetter: natsDeadLetter(nc, ns), publishChanges: natsSegmentChanges(nc, ns),
+    ...(options.recordProfileChanges === undefined ? {} : { recordProfileChanges: options.recordProfileChanges }),
   }, { namespace: ns, batchSize: 50, batchWaitMs: 10, concurrency: 1, log: createLogger('silent'), metrics, now }).pipe(toArray()));
   const js = jetstream(nc);
   let published = 0;

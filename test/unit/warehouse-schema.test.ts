@@ -96,6 +96,7 @@ void t.test('eventRow maps an event to the events table', async (t) => {
     properties: '{"price":9.5,"items":["a"]}',
     traits: '{"plan":"pro"}',
     context: '{"ip":"10.0.0.1"}',
+    identifiers: ['user_id:u1'],
   });
   const anon = eventRow('acme', { ...e, userId: undefined, anonymousId: 'a1', properties: {}, traits: {}, context: {} }, 'p-2', 0);
   t.equal(anon['user_id'], '');
