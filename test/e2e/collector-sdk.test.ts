@@ -1,58 +1,44 @@
 import t from 'tap';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
-import { cleanupNamespace, eventually, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('sdk');
-const dir = tempDir();
 const WRITE = 'sdk-write-key-000000000001';
 const READER = 'sdk-reader-key-00000000001';
 const ADMIN = 'sdk-admin-key-000000000001';
-const keys = JSON.stringify([
-  { key: WRITE, tenant: 'acme', scopes: ['events:write'] },
-  { key: READER, tenant: 'acme', scopes: ['profiles:read'] },
-  { key: ADMIN, tenant: 'acme', scopes: ['*'] },
-]);
-let pulse: PulseProcess;
-
-t.before(async () => {
-  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: keys });
-});
-
-t.teardown(async () => {
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
+const e2e = startE2e(t, {
+  prefix: 'sdk',
+  keys: [
+    { key: WRITE, tenant: 'acme', scopes: ['events:write'] },
+    { key: READER, tenant: 'acme', scopes: ['profiles:read'] },
+    { key: ADMIN, tenant: 'acme', scopes: ['*'] },
+  ],
 });
 
 /** The acme profile of `userId` once it has counted `expected` events. */
 async function profileOf(userId: string, expected: number) {
-  const c = grpcClients(pulse.grpcPort);
-  try {
-    return await eventually(async () => {
-      const p = await c.getProfile({ identifiers: [{ type: 'user_id', id: userId }] }, bearer(READER));
-      const n = Object.values(p.eventCounts).reduce((sum, v) => sum + Number(v), 0);
-      return n >= expected ? p : undefined;
-    }, 20_000, `${expected} events on the profile of ${userId}`);
-  } finally {
-    c.close();
-  }
+  return eventually(async () => {
+    const p = await e2e.clients.getProfile({ identifiers: [{ type: 'user_id', id: userId }] }, bearer(READER));
+    const n = Object.values(p.eventCounts).reduce((sum, v) => sum + Number(v), 0);
+    return n >= expected ? p : undefined;
+  }, 20_000, `${expected} events on the profile of ${userId}`);
 }
 
 /** Rows of `pulse sql` for one user: `type | event | library` lines. */
 async function warehouseRows(userId: string): Promise<string> {
-  const sql = `SELECT type, event, JSONExtractString(context, 'library', 'name') AS library FROM ${ns}.events FINAL
+  const sql = `SELECT type, event, JSONExtractString(context, 'library', 'name') AS library FROM ${e2e.ns}.events FINAL
     WHERE tenant = 'acme' AND user_id = '${userId}' ORDER BY type, event`;
   return eventually(async () => {
-    const r = await runCli(['sql', sql], pulse.env);
+    const r = await e2e.cli(['sql', sql]);
     if (r.code !== 0) throw new Error(r.stderr);
     return /\(3 rows\)/.test(r.stdout) ? r.stdout : undefined;
   }, 20_000, `three warehouse rows of ${userId}`);
 }
 
 void t.test('@segment/analytics-node sends identify, track and page unchanged', async (t) => {
-  const analytics = new SegmentAnalytics({ writeKey: WRITE, host: `http://127.0.0.1:${pulse.httpPort}`, flushAt: 10, maxRetries: 0 });
+  const analytics = new SegmentAnalytics({ writeKey: WRITE, host: `http://127.0.0.1:${e2e.pulse.httpPort}`, flushAt: 10, maxRetries: 0 });
   const requests: { url: string; authorization: string | undefined }[] = [];
   const statuses: number[] = [];
   analytics.on('http_request', (r) => requests.push({ url: r.url, authorization: r.headers['Authorization'] }));
@@ -87,7 +73,7 @@ void t.test('@segment/analytics-node sends identify, track and page unchanged', 
 void t.test('@rudderstack/rudder-sdk-node sends identify, track and page unchanged (gzip bodies)', async (t) => {
   const errors: unknown[] = [];
   const client = new RudderAnalytics(WRITE, {
-    dataPlaneUrl: `http://127.0.0.1:${pulse.httpPort}`, flushAt: 10, flushInterval: 200, retryCount: 0, logLevel: 'error',
+    dataPlaneUrl: `http://127.0.0.1:${e2e.pulse.httpPort}`, flushAt: 10, flushInterval: 200, retryCount: 0, logLevel: 'error',
     errorHandler: (err: unknown) => { errors.push(err); },
   });
   const requests: { path: string | undefined; encoding: unknown; auth: unknown }[] = [];

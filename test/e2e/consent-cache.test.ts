@@ -3,55 +3,37 @@
 // the processor announces it on `<ns>.changes.<tenant>.profile`, so a partner's cached answer
 // follows within moments instead of the cache's 30 s safety TTL.
 import t from 'tap';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 import { OTHER_VENDOR, PULSE_VENDOR, tcString } from '../support/tcf.ts';
 
-const ns = uniqueNamespace('cc');
-const dir = tempDir();
 const ADMIN = 'consent-cache-admin-0001';
 const DSP = 'consent-cache-dsp-a-0001';
 /** Well under the near-cache's 30 s TTL: only an announcement can make the change visible this fast. */
 const VISIBLE_WITHIN_MS = 5_000;
-let pulse: PulseProcess;
-let nc: NatsConnection;
-let clients: ReturnType<typeof grpcClients>;
+const e2e = startE2e(t, {
+  prefix: 'cc',
+  keys: [
+    { key: ADMIN, tenant: 'acme', scopes: ['*'] },
+    { key: DSP, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: PULSE_VENDOR } },
+  ],
+});
 let sent = 0;
 
 t.before(async () => {
-  pulse = await startPulseProcess({
-    PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path,
-    PULSE_API_KEYS: JSON.stringify([
-      { key: ADMIN, tenant: 'acme', scopes: ['*'] },
-      { key: DSP, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: PULSE_VENDOR } },
-    ]),
-  });
-  nc = await connect({ servers: NATS_URL });
-  clients = grpcClients(pulse.grpcPort);
-  await clients.createSegment({ id: 'vip', name: 'VIP', rule: 'tier = "vip"' }, bearer(ADMIN));
-  const sharing = await runCli(['sharing', 'set', '--partner', 'dsp-a', '--all'], pulse.env);
+  await e2e.clients.createSegment({ id: 'vip', name: 'VIP', rule: 'tier = "vip"' }, bearer(ADMIN));
+  const sharing = await e2e.cli(['sharing', 'set', '--partner', 'dsp-a', '--all']);
   if (sharing.code !== 0) throw new Error(`pulse sharing set failed: ${sharing.stderr}`);
 });
 
-t.teardown(async () => {
-  clients.close();
-  await nc.close();
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
-});
-
 async function publish(event: Record<string, unknown>): Promise<void> {
-  const h = headers();
-  h.set('Content-Type', 'application/json');
   const messageId = `m-${++sent}`;
-  await jetstream(nc).publish(`${ns}.events.acme`, JSON.stringify({ messageId, timestamp: new Date(Date.now() + sent).toISOString(), ...event }), { headers: h, msgID: messageId });
+  await e2e.publish('acme', { messageId, timestamp: new Date(Date.now() + sent).toISOString(), ...event });
 }
 
 const u1 = { identifiers: [{ type: 'user_id', id: 'u1' }] };
-const dspSees = async () => (await clients.getAudience(u1, bearer(DSP))).segments.map((s) => s.id);
+const dspSees = async () => (await e2e.clients.getAudience(u1, bearer(DSP))).segments.map((s) => s.id);
 
 /** Waits until the partner's answer is `want`, and says how long that took. */
 async function until(want: string[], what: string): Promise<number> {
@@ -66,13 +48,12 @@ void t.test('a withdrawal, a new grant and a recorded refusal each reach cached 
   await publish({ type: 'identify', userId: 'u1', traits: { tier: 'vip' }, context: { consent: { tcf: grant } } });
   await eventually(async () => ((await dspSees()).length === 1 ? true : undefined), 30_000, 'u1 in vip for dsp-a');
   t.same(await dspSees(), ['vip'], 'dsp-a (vendor 1234) has consent for purposes 3 and 4');
-  const metrics = async () => (await fetch(`http://127.0.0.1:${pulse.httpPort}/metrics`)).text();
-  t.match(await metrics(), /pulse_near_cache_lookups_total\{result="hit"\} [1-9]/, 'the answer is now served from the near-cache');
+  t.match(await e2e.metrics(), /pulse_near_cache_lookups_total\{result="hit"\} [1-9]/, 'the answer is now served from the near-cache');
 
   // The vendor loses consent; the person is still a member (first-party use is unaffected).
   await publish({ type: 'track', userId: 'u1', event: 'Visit', context: { consent: { tcf: withdrawn } } });
   t.ok(await until([], 'the withdrawal to reach dsp-a') < VISIBLE_WITHIN_MS, 'the withdrawal reached the cached lookup');
-  t.same((await clients.getAudience(u1, bearer(ADMIN))).segments.map((s) => s.id), ['vip'], 'the tenant itself still sees the membership');
+  t.same((await e2e.clients.getAudience(u1, bearer(ADMIN))).segments.map((s) => s.id), ['vip'], 'the tenant itself still sees the membership');
 
   await publish({ type: 'track', userId: 'u1', event: 'Visit', context: { consent: { tcf: grant } } });
   t.ok(await until(['vip'], 'the new grant to reach dsp-a') < VISIBLE_WITHIN_MS, 'a new grant reached it too');

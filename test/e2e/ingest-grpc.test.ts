@@ -3,44 +3,31 @@ import * as grpc from '@grpc/grpc-js';
 import type { Event } from '../../src/gen/pulse/v1/Event.ts';
 import type { SendRequest } from '../../src/gen/pulse/v1/SendRequest.ts';
 import type { SendResponse__Output } from '../../src/gen/pulse/v1/SendResponse.ts';
-import { loadPulseGrpc } from '../../src/infra/proto.ts';
 import { toStruct, toTimestamp } from '../../src/infra/struct.ts';
-import { cleanupNamespace, eventually, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('ingest');
-const dir = tempDir();
 const WRITE = 'grpc-write-key-00000000001';
 const READER = 'grpc-reader-key-0000000001';
-const keys = JSON.stringify([
-  { key: WRITE, tenant: 'acme', scopes: ['events:write'] },
-  { key: READER, tenant: 'acme', scopes: ['profiles:read'] },
-]);
-let pulse: PulseProcess;
-let client: InstanceType<ReturnType<typeof loadPulseGrpc>['pulse']['v1']['IngestService']>;
-
-t.before(async () => {
-  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: keys });
-  client = new (loadPulseGrpc().pulse.v1.IngestService)(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure());
-});
-
-t.teardown(async () => {
-  client.close();
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
+const e2e = startE2e(t, {
+  prefix: 'ingest',
+  keys: [
+    { key: WRITE, tenant: 'acme', scopes: ['events:write'] },
+    { key: READER, tenant: 'acme', scopes: ['profiles:read'] },
+  ],
 });
 
 function send(req: SendRequest, md = bearer(WRITE)): Promise<SendResponse__Output> {
   return new Promise((resolve, reject) => {
-    client.Send(req, md, (err, res) => (err || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)));
+    e2e.service('IngestService').Send(req, md, (err, res) => (err || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)));
   });
 }
 
 /** Streams the requests, waiting for the HTTP/2 window whenever the client buffer is full. */
 function sendStream(requests: readonly SendRequest[], key = WRITE): Promise<SendResponse__Output> {
   return new Promise((resolve, reject) => {
-    const call = client.SendStream(bearer(key), (err, res) => (err || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)));
+    const call = e2e.service('IngestService').SendStream(bearer(key), (err, res) => (err || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)));
     void (async () => {
       for (const req of requests) {
         if (!call.write(req)) await new Promise((r) => call.once('drain', r));
@@ -51,15 +38,10 @@ function sendStream(requests: readonly SendRequest[], key = WRITE): Promise<Send
 }
 
 async function countsOf(userId: string, ready: (counts: Record<string, string>) => boolean): Promise<Record<string, string>> {
-  const c = grpcClients(pulse.grpcPort);
-  try {
-    return await eventually(async () => {
-      const p = await c.getProfile({ identifiers: [{ type: 'user_id', id: userId }] }, bearer(READER));
-      return ready(p.eventCounts) ? p.eventCounts : undefined;
-    }, 30_000, `the profile of ${userId}`);
-  } finally {
-    c.close();
-  }
+  return eventually(async () => {
+    const p = await e2e.clients.getProfile({ identifiers: [{ type: 'user_id', id: userId }] }, bearer(READER));
+    return ready(p.eventCounts) ? p.eventCounts : undefined;
+  }, 30_000, `the profile of ${userId}`);
 }
 
 const track = (messageId: string, userId: string, event: string): Event => ({ type: 'track', messageId, userId, event });
@@ -82,10 +64,8 @@ void t.test('Send stores the valid events and reports each one', async (t) => {
   ]);
   t.equal(res.results.length, 5, 'one result per event');
 
-  const c = grpcClients(pulse.grpcPort);
-  t.teardown(() => c.close());
   const profile = await eventually(async () => {
-    const p = await c.getProfile({ identifiers: [{ type: 'anonymous_id', id: 'grpc-a1' }] }, bearer(READER));
+    const p = await e2e.clients.getProfile({ identifiers: [{ type: 'anonymous_id', id: 'grpc-a1' }] }, bearer(READER));
     return p.eventCounts['Viewed'] !== undefined && p.eventCounts['Order Completed'] !== undefined ? p : undefined;
   }, 20_000, 'the profile of grpc-u1');
   t.same(profile.eventCounts, { $identify: '1', 'Order Completed': '1', Viewed: '1' });

@@ -1,49 +1,27 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers } from '@nats-io/transport-node';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { service as healthService } from 'grpc-health-check';
-import { Redis } from 'ioredis';
-import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('e2e');
-const dir = tempDir();
 const ADMIN = 'admin-key-for-e2e-000001';
 const BIDDER = 'bidder-key-for-e2e-00001';
 const OTHER = 'other-tenant-key-e2e-0001';
-const keys = JSON.stringify([
-  { key: ADMIN, tenant: 'acme', scopes: ['*'] },
-  { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
-  { key: OTHER, tenant: 'globex', scopes: ['*'] },
-]);
-let pulse: PulseProcess;
-
-t.before(async () => {
-  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: keys });
+const e2e = startE2e(t, {
+  prefix: 'e2e',
+  keys: [
+    { key: ADMIN, tenant: 'acme', scopes: ['*'] },
+    { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
+    { key: OTHER, tenant: 'globex', scopes: ['*'] },
+  ],
 });
-
-t.teardown(async () => {
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
-});
-
-async function publish(tenant: string, event: Record<string, unknown>): Promise<void> {
-  const nc = await connect({ servers: NATS_URL });
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  h.set('Nats-Msg-Id', String(event['messageId']));
-  await jetstream(nc).publish(`${ns}.events.${tenant}`, JSON.stringify(event), { headers: h });
-  await nc.close();
-}
 
 void t.test('an event published to NATS is looked up through gRPC and lands in ClickHouse', async (t) => {
-  const c = grpcClients(pulse.grpcPort);
-  t.teardown(() => c.close());
+  const c = e2e.clients;
   const admin = bearer(ADMIN);
 
   const rule = JSON.stringify({ all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { event: 'Order Completed', op: 'gte', count: 1 }] });
@@ -54,8 +32,8 @@ void t.test('an event published to NATS is looked up through gRPC and lands in C
   const got = await c.getSegment({ id: 'pro-buyers' }, admin);
   t.equal(got.rule, rule);
 
-  await publish('acme', { type: 'identify', messageId: 'e2e-1', userId: 'user-42', anonymousId: 'anon-42', traits: { plan: 'pro', name: 'Ada' }, timestamp: '2026-11-01T10:00:00.000Z' });
-  await publish('acme', { type: 'track', messageId: 'e2e-2', anonymousId: 'anon-42', event: 'Order Completed', properties: { revenue: 99.5 }, timestamp: '2026-11-01T10:05:00.000Z' });
+  await e2e.publish('acme', { type: 'identify', messageId: 'e2e-1', userId: 'user-42', anonymousId: 'anon-42', traits: { plan: 'pro', name: 'Ada' }, timestamp: '2026-11-01T10:00:00.000Z' });
+  await e2e.publish('acme', { type: 'track', messageId: 'e2e-2', anonymousId: 'anon-42', event: 'Order Completed', properties: { revenue: 99.5 }, timestamp: '2026-11-01T10:05:00.000Z' });
 
   const audience = await eventually(async () => {
     const r = await c.getAudience({ identifiers: [{ type: 'user_id', id: 'user-42' }] }, bearer(BIDDER));
@@ -80,18 +58,16 @@ void t.test('an event published to NATS is looked up through gRPC and lands in C
 
   // De-duplication outlives JetStream's 2-minute window: a messageId is remembered for 7 days, so
   // the same event sent again a day later is still recognised.
-  const redis = new Redis(REDIS_URL);
-  const ttl = await redis.ttl(`${ns}:{acme}:dedup:e2e-1`);
-  await redis.quit();
+  const ttl = await e2e.redis.ttl(`${e2e.ns}:{acme}:dedup:e2e-1`);
   t.ok(ttl > 6 * 24 * 3600 && ttl <= 7 * 24 * 3600, `the messageId is remembered for 7 days (TTL ${ttl} s)`);
 
-  const sql = await runCli(['sql', `SELECT message_id, type, event, profile_id FROM ${ns}.events WHERE tenant = 'acme' ORDER BY message_id`], pulse.env);
+  const sql = await e2e.cli(['sql', `SELECT message_id, type, event, profile_id FROM ${e2e.ns}.events WHERE tenant = 'acme' ORDER BY message_id`]);
   t.equal(sql.code, 0, sql.stderr);
   t.match(sql.stdout, /e2e-1\s+\|\s+identify/);
   t.match(sql.stdout, /e2e-2\s+\|\s+track\s+\|\s+Order Completed/);
   t.match(sql.stdout, audience.profileId);
   t.match(sql.stdout, /\(2 rows\)/);
-  const write = await runCli(['sql', `DROP TABLE ${ns}.events`], pulse.env);
+  const write = await e2e.cli(['sql', `DROP TABLE ${e2e.ns}.events`]);
   t.equal(write.code, 2, 'pulse sql refuses statements that write');
   t.match(write.stderr, /only SELECT/);
 
@@ -102,8 +78,7 @@ void t.test('an event published to NATS is looked up through gRPC and lands in C
 });
 
 void t.test('every call is authenticated and scoped', async (t) => {
-  const c = grpcClients(pulse.grpcPort);
-  t.teardown(() => c.close());
+  const c = e2e.clients;
   const req = { identifiers: [{ type: 'user_id', id: 'x' }] };
   await t.rejects(c.getAudience(req, bearer(undefined)), { code: grpc.status.UNAUTHENTICATED });
   await t.rejects(c.getAudience(req, bearer('wrong-key-0000000000')), { code: grpc.status.UNAUTHENTICATED });
@@ -112,8 +87,7 @@ void t.test('every call is authenticated and scoped', async (t) => {
 });
 
 void t.test('bad requests get INVALID_ARGUMENT naming the field', async (t) => {
-  const c = grpcClients(pulse.grpcPort);
-  t.teardown(() => c.close());
+  const c = e2e.clients;
   const admin = bearer(ADMIN);
   await t.rejects(c.createSegment({ id: 's2', name: 'S', rule: '{"all":[{"trait":"a","op":"resembles","value":1}]}' }, admin),
     { code: grpc.status.INVALID_ARGUMENT, details: /rule\.all\[0\]\.op/ });
@@ -124,30 +98,30 @@ void t.test('bad requests get INVALID_ARGUMENT naming the field', async (t) => {
 });
 
 void t.test('the CLI creates, lists and deletes segments and looks up audiences', async (t) => {
-  const created = await runCli(['segments', 'create', '--id', 'cli-seg', '--name', 'CLI segment', '--rule', '{"trait":"plan","op":"exists"}'], pulse.env);
+  const created = await e2e.cli(['segments', 'create', '--id', 'cli-seg', '--name', 'CLI segment', '--rule', '{"trait":"plan","op":"exists"}']);
   t.equal(created.code, 0, created.stderr);
   t.match(JSON.parse(created.stdout), { id: 'cli-seg', name: 'CLI segment' });
-  const bad = await runCli(['segments', 'create', '--name', 'Bad', '--rule', '{"trait":"plan"}'], pulse.env);
+  const bad = await e2e.cli(['segments', 'create', '--name', 'Bad', '--rule', '{"trait":"plan"}']);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /rule\.op: /, 'the problem is named with its place');
-  const listed = await runCli(['segments', 'list'], pulse.env);
+  const listed = await e2e.cli(['segments', 'list']);
   t.match(JSON.parse(listed.stdout), { segments: [{ id: 'cli-seg' }] });
   // Membership of a new segment is computed on the person's next event (backfill comes with issue 4).
-  const sent = await runCli(['send', '--tenant', 'acme', '{"type":"track","userId":"user-42","event":"Visit"}'], pulse.env);
+  const sent = await e2e.cli(['send', '--tenant', 'acme', '{"type":"track","userId":"user-42","event":"Visit"}']);
   t.equal(sent.code, 0, sent.stderr);
   const lookup = await eventually(async () => {
-    const r = await runCli(['lookup', '--type', 'user_id', '--id', 'user-42'], pulse.env);
+    const r = await e2e.cli(['lookup', '--type', 'user_id', '--id', 'user-42']);
     const body = JSON.parse(r.stdout) as { segments: { id: string }[] };
     return body.segments.length > 0 ? body : undefined;
   }, 15_000, 'the new segment to be evaluated');
   t.same(lookup.segments.map((s) => s.id), ['cli-seg']);
-  const deleted = await runCli(['segments', 'delete', '--id', 'cli-seg'], pulse.env);
+  const deleted = await e2e.cli(['segments', 'delete', '--id', 'cli-seg']);
   t.equal(deleted.code, 0, deleted.stderr);
 });
 
 void t.test('health, reflection, /healthz and /metrics', async (t) => {
   const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const health = new Health(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (req: object, cb: (err: grpc.ServiceError | null, res: { status: string }) => void) => void>;
+  const health = new Health(`127.0.0.1:${e2e.pulse.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (req: object, cb: (err: grpc.ServiceError | null, res: { status: string }) => void) => void>;
   const status = await new Promise<string>((resolve, reject) => {
     health['check']?.({ service: 'pulse.v1.TargetingService' }, (err, res) => (err ? reject(err) : resolve(res.status)));
   });
@@ -158,7 +132,7 @@ void t.test('health, reflection, /healthz and /metrics', async (t) => {
   const protoDir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
   const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [protoDir], keepCase: true, defaults: true, oneofs: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
-  const reflection = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure());
+  const reflection = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${e2e.pulse.grpcPort}`, grpc.credentials.createInsecure());
   const services = await new Promise<string[]>((resolve, reject) => {
     const stream = (reflection as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
     stream.on('data', (res: { list_services_response?: { service: { name: string }[] } }) => {
@@ -171,19 +145,19 @@ void t.test('health, reflection, /healthz and /metrics', async (t) => {
   reflection.close();
   for (const s of ['pulse.v1.TargetingService', 'pulse.v1.ProfileService', 'pulse.v1.SegmentService']) t.ok(services.includes(s), `reflection lists ${s}`);
 
-  const healthz = await fetch(`http://127.0.0.1:${pulse.httpPort}/healthz`);
+  const healthz = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/healthz`);
   t.equal(healthz.status, 200);
   t.same(await healthz.json(), { status: 'ok', checks: { nats: 'ok', redis: 'ok', clickhouse: 'ok' } });
-  const metrics = await (await fetch(`http://127.0.0.1:${pulse.httpPort}/metrics`)).text();
+  const metrics = await e2e.metrics();
   t.match(metrics, /pulse_events_processed_total\{result="applied"\} [1-9]/);
   t.match(metrics, /pulse_grpc_handler_seconds_bucket\{le="0.001",method="GetAudience",code="OK"\}/);
 });
 
 void t.test('SIGTERM drains and exits 0 within 10 s; the warehouse is then readable directly', async (t) => {
-  const r = await pulse.stop('SIGTERM');
-  t.equal(r.code, 0, `exit code 0 (output: ${pulse.output().slice(-500)})`);
+  const r = await e2e.pulse.stop('SIGTERM');
+  t.equal(r.code, 0, `exit code 0 (output: ${e2e.pulse.output().slice(-500)})`);
   t.ok(r.ms < 10_000, `exited in ${r.ms} ms`);
-  const sql = await runCli(['sql', `SELECT count() AS events FROM ${ns}.events`], pulse.env);
+  const sql = await e2e.cli(['sql', `SELECT count() AS events FROM ${e2e.ns}.events`]);
   t.equal(sql.code, 0, sql.stderr);
   t.match(sql.stdout, /events\s*\n-+\s*\n3\s*\n\(1 row\)/, "the three events of this test");
 });

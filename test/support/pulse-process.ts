@@ -94,12 +94,7 @@ export function grpcClients(port: number) {
   const targeting = new pkg.pulse.v1.TargetingService(address, creds);
   const profiles = new pkg.pulse.v1.ProfileService(address, creds);
   const segments = new pkg.pulse.v1.SegmentService(address, creds);
-  const unary = <Req, Res>(client: grpc.Client, method: string) => (req: Req, md: grpc.Metadata): Promise<Res> =>
-    new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, (r: Req, m: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => void>)[method];
-      if (fn === undefined) throw new Error(`no method ${method}`);
-      fn.call(client, req, md, (err, res) => (err ? reject(err) : resolve(res)));
-    });
+  const unary = <Req, Res>(client: grpc.Client, method: string) => (req: Req, md: grpc.Metadata): Promise<Res> => callUnary<Res>(client, method, req, md);
   return {
     getAudience: unary<GetAudienceRequest, GetAudienceResponse__Output>(targeting, 'GetAudience'),
     getProfile: unary<GetProfileRequest, Profile__Output>(profiles, 'GetProfile'),
@@ -109,6 +104,15 @@ export function grpcClients(port: number) {
     deleteSegment: unary<DeleteSegmentRequest, DeleteSegmentResponse__Output>(segments, 'DeleteSegment'),
     close: () => { targeting.close(); profiles.close(); segments.close(); },
   };
+}
+
+/** Calls the unary `method` of a client made from the protos (any pulse.v1 service). */
+export function callUnary<Res>(client: grpc.Client, method: string, req: unknown, md: grpc.Metadata): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => void>)[method];
+    if (fn === undefined) throw new Error(`no method ${method}`);
+    fn.call(client, req, md, (err, res) => (err ? reject(err) : resolve(res)));
+  });
 }
 
 /** Metadata carrying `authorization: Bearer <key>` (none when key is undefined). */
