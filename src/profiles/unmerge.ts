@@ -135,7 +135,10 @@ export interface UnmergeResult {
   /** Events replayed onto each side. */
   readonly eventsProfile: number;
   readonly eventsSplit: number;
-  /** Stored events not replayed: refused by the tenant's consent policy as it is now. */
+  /**
+   * Stored events not replayed: refused by the tenant's consent policy as it is now, or with none
+   * of the profile's identifiers (left behind by an earlier unmerge whose warehouse step failed).
+   */
   readonly eventsSkipped: number;
   readonly segmentChanges: readonly TimedChange[];
   /** Rebuilds it took (a rebuild is redone when an event changed the profile meanwhile). */
@@ -174,16 +177,17 @@ export interface UnmergeOptions {
 /**
  * Pure: which side an event belongs to. Its identifiers are taken in the order apply-event.lua
  * takes them (byPriority); the first that belongs to either side decides, the way the first owned
- * identifier anchors the profile an event lands on. An event with none of them (identifiers
- * removed since) stays with the profile.
+ * identifier anchors the profile an event lands on. An event always lands on a profile holding one
+ * of its identifiers and merges keep them together, so an event with none of them is not this
+ * profile's (an earlier unmerge took its identifiers away): undefined.
  */
-export function sideOf(identifiers: readonly string[], a: ReadonlySet<string>, b: ReadonlySet<string>): Side {
+export function sideOf(identifiers: readonly string[], a: ReadonlySet<string>, b: ReadonlySet<string>): Side | undefined {
   for (const idf of byPriority(identifiers.map(parseIdentifierKey))) {
     const key = identifierKey(idf);
     if (a.has(key)) return 'a';
     if (b.has(key)) return 'b';
   }
-  return 'a';
+  return undefined;
 }
 
 /**
@@ -298,14 +302,18 @@ export class ProfileUnmerger {
         }
         attempts++;
         const events = rows.flatMap((r) => storedEvent(r) ?? []);
-        const sides = new Map(events.map((e) => [e.messageId, sideOf(e.identifiers.map(identifierKey), aSet, bSet)]));
+        const sides = new Map<string, Side>();
+        for (const e of events) {
+          const side = sideOf(e.identifiers.map(identifierKey), aSet, bSet);
+          if (side !== undefined) sides.set(e.messageId, side);
+        }
         // A side change of an event already replayed (new identifiers joined meanwhile): start over.
         if ([...assigned].some(([mid, side]) => sides.get(mid) !== side)) {
           await scratch.discard();
           scratch = d.state.scratch(tenant);
         }
         assigned = sides;
-        const gate = consentGate(tenant, events.map((event) => ({ event })), d.consent);
+        const gate = consentGate(tenant, events.filter((e) => sides.has(e.messageId)).map((event) => ({ event })), d.consent);
         const allowed = gate.allowed.map((g) => g.profileEvent);
         const bySide = { a: allowed.filter((e) => sides.get(e.messageId) === 'a'), b: allowed.filter((e) => sides.get(e.messageId) === 'b') };
         const at = now();
@@ -335,7 +343,7 @@ export class ProfileUnmerger {
         return {
           profileId: pid, splitProfileId: newProfileId, unmergeId,
           profileIdentifiers: [...aSet].sort().map(parseIdentifierKey), splitIdentifiers: splitKeys.map(parseIdentifierKey),
-          eventsProfile: bySide.a.length, eventsSplit: bySide.b.length, eventsSkipped: events.length - allowed.length,
+          eventsProfile: bySide.a.length, eventsSplit: bySide.b.length, eventsSkipped: events.length - bySide.a.length - bySide.b.length,
           segmentChanges: follow.changes, attempts, warnings: follow.failed,
         };
       }
