@@ -51,6 +51,8 @@ export interface ActivationContext {
   readonly redis: RedisClient;
   readonly pids: Readonly<Record<string, number | 'self' | undefined>>;
   readonly plan: ActivationPlan;
+  /** With `--cpu-prof`: samples this process (the bench Pulse) during Pulse's first EnrichBidRequest maximum. */
+  readonly profiler?: { start(): Promise<void>; stop(label: string): Promise<void> } | undefined;
 }
 
 export interface HandlerTime {
@@ -272,6 +274,8 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
     const unary = async (t: Target, method: UnaryRun['method'], mode: UnaryRun['mode'], attempt: number, rpsPerClient?: number): Promise<UnaryRun> => {
       const serial = mode === 'serial';
       const before = t.scrape === undefined ? undefined : await t.scrape();
+      const profile = ctx.profiler !== undefined && t.name === 'pulse' && method === 'EnrichBidRequest' && mode === 'max' && attempt === 0;
+      if (profile) await ctx.profiler?.start();
       const result = await runH2load({
         port: t.port, path: method === 'EnrichBidRequest' ? ENRICH : GET_AUDIENCE, bodyFile: method === 'EnrichBidRequest' ? enrichBody : audienceBody,
         headers: ['content-type: application/grpc', 'te: trailers', ...(t.apiKey === undefined ? [] : [`authorization: Bearer ${t.apiKey}`])],
@@ -282,6 +286,7 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
         serverPid: t.pid,
         otherPids: { 'redis-server': ctx.pids['redis-server'], 'nats-server': ctx.pids['nats-server'], ...(t.pid === 'self' ? {} : { 'node (bench + idle Pulse)': 'self' as const }) },
       });
+      if (profile) await ctx.profiler?.stop('enrich-bid-request-max');
       if (result.status2xx === 0 || result.statusOther > 0 || result.errored > 0) {
         throw new Error(`h2load ${method} ${t.name} ${mode}: ${result.status2xx} 2xx, ${result.statusOther} other statuses, ${result.errored} errored`);
       }

@@ -6,6 +6,8 @@
 //   npm run bench -- --quick      smaller and shorter; writes nothing into the repository
 //   npm run bench -- --cpu-prof   also samples Pulse with the V8 profiler (perturbs the figures;
 //                                 writes nothing into the repository)
+//   npm run bench -- --only activation   only what phase 5b needs (Pulse, one ingest run for its
+//                                 users) and phase 5b itself; writes nothing into the repository
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -111,15 +113,18 @@ async function waitForQuiet(maxMs: number): Promise<number> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help === true) {
-    log('npm run bench [-- --quick | --cpu-prof]   (see bench/README.md)');
+    log('npm run bench [-- --quick | --cpu-prof | --only activation]   (see bench/README.md)');
     return 0;
   }
+  if (values.only !== undefined && values.only !== 'activation') throw new Error(`--only ${values.only}: the only phase that runs alone is "activation"`);
+  // --only activation: Pulse, one ingest run (the users BatchGetAudience looks up), then phase 5b.
+  const all = values.only === undefined;
   const quick = values.quick === true;
   const profiling = values['cpu-prof'] === true;
   const plan = quick ? QUICK : FULL;
-  const writeRepo = !quick && !profiling;
+  const writeRepo = !quick && !profiling && all;
   const startedAt = new Date();
   const loadAtStart = loadavg().map((l) => round(l, 2)).join(' ');
   const t0 = performance.now();
@@ -166,24 +171,28 @@ export async function main(argv: readonly string[]): Promise<number> {
     await redisConn.connect();
 
     // 1. Redis ceiling -----------------------------------------------------------------------
-    log('\n[1/7] redis-benchmark (same Redis, keys under the bench namespace)');
-    out.redis = await redisCeiling({ keyPrefix: `${namespace}:rb:`, ...plan.redis });
+    if (all) {
+      log('\n[1/7] redis-benchmark (same Redis, keys under the bench namespace)');
+      out.redis = await redisCeiling({ keyPrefix: `${namespace}:rb:`, ...plan.redis });
+    }
 
     // 2. Raw JetStream ceiling ---------------------------------------------------------------
-    log('\n[2/7] raw JetStream (temporary stream, one Node client)');
-    const rawId = randomSuffix();
-    const rawStream = await rawJetStream(nc, `BENCH_RAW_${rawId.toUpperCase()}`, `bench_raw_${rawId}`, pids);
-    raw = rawStream;
-    const j = plan.jetstream;
-    const jsRuns: Record<string, PhaseTimes> = {};
-    jsRuns['single isolated'] = await rawStream.isolated('1 event/msg, publish then consume', makeMessages(`rs${rawId}`, j.singleIsolated, 1, plan.ingest.singleUsers, 0));
-    jsRuns['batched isolated'] = await rawStream.isolated(`${j.perMessage} events/msg, publish then consume`, makeMessages(`rb${rawId}`, j.batchedEvents, j.perMessage, plan.ingest.users, 0));
     const e2e = (k: number) => (k === 0 ? '' : ` (attempt ${k + 1})`);
-    jsRuns['single concurrent'] = await bestOf(ATTEMPTS, (k) => rawStream.concurrent(`1 event/msg, end to end${e2e(k)}`, makeMessages(`rc${k}${rawId}`, j.singleConcurrent, 1, plan.ingest.singleUsers, 0)), (r) => r.events / r.totalSeconds);
-    jsRuns['batched concurrent'] = await bestOf(ATTEMPTS, (k) => rawStream.concurrent(`${j.perMessage} events/msg, end to end${e2e(k)}`, makeMessages(`rd${k}${rawId}`, j.batchedEvents, j.perMessage, plan.ingest.users, 0)), (r) => r.events / r.totalSeconds);
-    out.jetstream = jsRuns;
-    await rawStream.close();
-    raw = undefined;
+    if (all) {
+      log('\n[2/7] raw JetStream (temporary stream, one Node client)');
+      const rawId = randomSuffix();
+      const rawStream = await rawJetStream(nc, `BENCH_RAW_${rawId.toUpperCase()}`, `bench_raw_${rawId}`, pids);
+      raw = rawStream;
+      const j = plan.jetstream;
+      const jsRuns: Record<string, PhaseTimes> = {};
+      jsRuns['single isolated'] = await rawStream.isolated('1 event/msg, publish then consume', makeMessages(`rs${rawId}`, j.singleIsolated, 1, plan.ingest.singleUsers, 0));
+      jsRuns['batched isolated'] = await rawStream.isolated(`${j.perMessage} events/msg, publish then consume`, makeMessages(`rb${rawId}`, j.batchedEvents, j.perMessage, plan.ingest.users, 0));
+      jsRuns['single concurrent'] = await bestOf(ATTEMPTS, (k) => rawStream.concurrent(`1 event/msg, end to end${e2e(k)}`, makeMessages(`rc${k}${rawId}`, j.singleConcurrent, 1, plan.ingest.singleUsers, 0)), (r) => r.events / r.totalSeconds);
+      jsRuns['batched concurrent'] = await bestOf(ATTEMPTS, (k) => rawStream.concurrent(`${j.perMessage} events/msg, end to end${e2e(k)}`, makeMessages(`rd${k}${rawId}`, j.batchedEvents, j.perMessage, plan.ingest.users, 0)), (r) => r.events / r.totalSeconds);
+      out.jetstream = jsRuns;
+      await rawStream.close();
+      raw = undefined;
+    }
 
     // 3. Pulse ingest ------------------------------------------------------------------------
     log('\n[3/7] Pulse end-to-end ingest (startPulse in this process, embedded warehouse)');
@@ -195,15 +204,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     const ingest: Record<string, IngestResult> = {};
     const batched = makeMessages(`pb${namespace}`, i.batchedEvents, i.perMessage, i.users, 0);
     notes.push(`Events are Segment-spec identify/track JSON of ~${bytesPerEvent(batched)} bytes; ${SEGMENTS.length} segments are defined, so ingest also evaluates them.`);
-    await ingestRun(pulse, nc, redis, 'warm-up (not reported)', makeMessages(`pw${namespace}`, i.warmupEvents, i.perMessage, Math.max(1, i.warmupEvents / 10), 10_000_000), pids, 120_000);
-    ingest['batched'] = await bestOf(ATTEMPTS, async (k) => {
+    if (all) await ingestRun(pulse, nc, redis, 'warm-up (not reported)', makeMessages(`pw${namespace}`, i.warmupEvents, i.perMessage, Math.max(1, i.warmupEvents / 10), 10_000_000), pids, 120_000);
+    ingest['batched'] = await bestOf(all ? ATTEMPTS : 1, async (k) => {
       if (profiler !== undefined && k === 0) await profiler.start();
       const messages = k === 0 ? batched : makeMessages(`pb${k}${namespace}`, i.batchedEvents, i.perMessage, i.users, k * 100_000);
       const r = await ingestRun(bp, natsConn, redisConn, `${i.perMessage} events/msg${e2e(k)}`, messages, pids, 180_000);
       if (profiler !== undefined && k === 0) profiles['ingest-batched'] = await profiler.stop('ingest-batched', ROOT);
       return r;
     }, (r) => r.eventsPerSecond);
-    ingest['single'] = await bestOf(ATTEMPTS, async (k) => {
+    if (all) ingest['single'] = await bestOf(ATTEMPTS, async (k) => {
       if (profiler !== undefined && k === 0) await profiler.start();
       const r = await ingestRun(bp, natsConn, redisConn, `1 event/msg${e2e(k)}`, makeMessages(`ps${k}${namespace}`, i.singleEvents, 1, i.singleUsers, 1_000_000 + k * 100_000), pids, 180_000);
       if (profiler !== undefined && k === 0) profiles['ingest-single'] = await profiler.stop('ingest-single', ROOT);
@@ -220,78 +229,81 @@ export async function main(argv: readonly string[]): Promise<number> {
 
     // 4 + 5. GetAudience under h2load, next to the empty handler -----------------------------
     if (h2loadPath !== undefined) {
-      log('\n[4-5/7] GetAudience under h2load: Pulse vs an empty grpc-js handler (child process)');
-      empty = await startEmptyServer(ROOT);
-      const emptyCheck = await getAudience(empty.port, undefined, LOOKUP);
-      if (emptyCheck.profileId !== '' || emptyCheck.segments.length !== 0) throw new Error('the empty handler returned something');
-      const body = join(tmp, 'get-audience.bin');
-      const bytes = writeGetAudienceBody(body, LOOKUP);
-      const h = plan.h2load;
-      const p = pulse;
-      const e = empty;
-      const runs: GrpcRun[] = [];
-      const one = async (server: 'empty' | 'pulse', mode: GrpcRun['mode'], attempt: number, rpsPerClient?: number): Promise<GrpcRun> => {
-        const serial = mode === 'serial';
-        const before = server === 'pulse' ? await p.scrape() : undefined;
-        const profile = profiler !== undefined && server === 'pulse' && mode === 'max' && attempt === 0;
-        if (profile) await profiler.start();
-        const result = await runH2load({
-          port: server === 'pulse' ? p.grpcPort : e.port, path: GET_AUDIENCE, bodyFile: body,
-          headers: ['content-type: application/grpc', 'te: trailers', ...(server === 'pulse' ? [`authorization: Bearer ${p.apiKey}`] : [])],
-          clients: serial ? 1 : h.clients, streams: serial ? 1 : h.streams,
-          durationSeconds: mode === 'max' ? h.seconds : mode === 'fixed' ? h.fixedSeconds : h.serialSeconds, warmupSeconds: h.warmupSeconds,
-          ...(rpsPerClient === undefined ? {} : { rpsPerClient }),
-          logFile: join(tmp, `h2load-${server}-${mode}-${attempt}.log`),
-          serverPid: server === 'pulse' ? 'self' : e.pid,
-          otherPids: { 'redis-server': pids['redis-server'], 'nats-server': pids['nats-server'], ...(server === 'empty' ? { 'node (bench + idle Pulse)': 'self' as const } : {}) },
-        });
-        if (profile) profiles['get-audience-max'] = await profiler.stop('get-audience-max', ROOT);
-        const run: GrpcRun = { server, mode, attempt, result };
-        if (result.status2xx === 0 || result.statusOther > 0 || result.errored > 0) {
-          throw new Error(`h2load ${server} ${mode}: ${result.status2xx} 2xx, ${result.statusOther} other statuses, ${result.errored} errored`);
+      if (all) {
+        log('\n[4-5/7] GetAudience under h2load: Pulse vs an empty grpc-js handler (child process)');
+        empty = await startEmptyServer(ROOT);
+        const emptyCheck = await getAudience(empty.port, undefined, LOOKUP);
+        if (emptyCheck.profileId !== '' || emptyCheck.segments.length !== 0) throw new Error('the empty handler returned something');
+        const body = join(tmp, 'get-audience.bin');
+        const bytes = writeGetAudienceBody(body, LOOKUP);
+        const h = plan.h2load;
+        const p = pulse;
+        const e = empty;
+        const runs: GrpcRun[] = [];
+        const one = async (server: 'empty' | 'pulse', mode: GrpcRun['mode'], attempt: number, rpsPerClient?: number): Promise<GrpcRun> => {
+          const serial = mode === 'serial';
+          const before = server === 'pulse' ? await p.scrape() : undefined;
+          const profile = profiler !== undefined && server === 'pulse' && mode === 'max' && attempt === 0;
+          if (profile) await profiler.start();
+          const result = await runH2load({
+            port: server === 'pulse' ? p.grpcPort : e.port, path: GET_AUDIENCE, bodyFile: body,
+            headers: ['content-type: application/grpc', 'te: trailers', ...(server === 'pulse' ? [`authorization: Bearer ${p.apiKey}`] : [])],
+            clients: serial ? 1 : h.clients, streams: serial ? 1 : h.streams,
+            durationSeconds: mode === 'max' ? h.seconds : mode === 'fixed' ? h.fixedSeconds : h.serialSeconds, warmupSeconds: h.warmupSeconds,
+            ...(rpsPerClient === undefined ? {} : { rpsPerClient }),
+            logFile: join(tmp, `h2load-${server}-${mode}-${attempt}.log`),
+            serverPid: server === 'pulse' ? 'self' : e.pid,
+            otherPids: { 'redis-server': pids['redis-server'], 'nats-server': pids['nats-server'], ...(server === 'empty' ? { 'node (bench + idle Pulse)': 'self' as const } : {}) },
+          });
+          if (profile) profiles['get-audience-max'] = await profiler.stop('get-audience-max', ROOT);
+          const run: GrpcRun = { server, mode, attempt, result };
+          if (result.status2xx === 0 || result.statusOther > 0 || result.errored > 0) {
+            throw new Error(`h2load ${server} ${mode}: ${result.status2xx} 2xx, ${result.statusOther} other statuses, ${result.errored} errored`);
+          }
+          let extra = '';
+          if (before !== undefined) {
+            const after = await p.scrape();
+            const d = (match: Record<string, string>) => after.sum('pulse_grpc_handler_seconds_count', { method: 'GetAudience', ...match }) - before.sum('pulse_grpc_handler_seconds_count', { method: 'GetAudience', ...match });
+            const ok = d({ code: 'OK' });
+            const notOk = d({ '!code': 'OK' });
+            const sum = after.sum('pulse_grpc_handler_seconds_sum', { method: 'GetAudience' }) - before.sum('pulse_grpc_handler_seconds_sum', { method: 'GetAudience' });
+            const pulseCalls = { ok, notOk, meanHandlerMs: round(((sum / Math.max(1, ok + notOk)) * 1000), 3) };
+            // h2load sees HTTP 200 even for gRPC errors (the status is in the trailers): Pulse's own
+            // counter must show every call OK, and at least as many as h2load completed.
+            if (notOk > 0 || ok < result.status2xx) throw new Error(`h2load pulse ${mode}: Pulse counted ${ok} OK and ${notOk} failed calls for ${result.status2xx} HTTP 2xx`);
+            extra = `; Pulse counted ${ok} OK / ${notOk} failed, mean ${pulseCalls.meanHandlerMs} ms inside the handler`;
+            Object.assign(run, { pulseCalls });
+          }
+          log(`  ${server.padEnd(5)} ${mode.padEnd(6)}${mode === 'max' ? ` #${attempt + 1}` : '   '} ${Math.round(result.requestsPerSecond)} req/s, p50 ${ms(result.percentilesMs.p50)}, p99 ${ms(result.percentilesMs.p99)} `
+            + `(${result.status2xx} 2xx); CPU s server ${result.cpuSeconds.server}, h2load ${result.cpuSeconds.h2load}, others ${result.cpuSeconds['other processes'] ?? 0}${extra}`);
+          runs.push(run);
+          return run;
+        };
+        log(`  request: ${bytes}-byte gRPC frame (GetAudienceRequest user_id u0), h2load -c ${h.clients} -m ${h.streams} -t 1, ${h.seconds} s after ${h.warmupSeconds} s warm-up`);
+        // Alternating attempts; the best of each counts.
+        for (let k = 0; k < ATTEMPTS; k++) {
+          await one('empty', 'max', k);
+          await one('pulse', 'max', k);
         }
-        let extra = '';
-        if (before !== undefined) {
-          const after = await p.scrape();
-          const d = (match: Record<string, string>) => after.sum('pulse_grpc_handler_seconds_count', { method: 'GetAudience', ...match }) - before.sum('pulse_grpc_handler_seconds_count', { method: 'GetAudience', ...match });
-          const ok = d({ code: 'OK' });
-          const notOk = d({ '!code': 'OK' });
-          const sum = after.sum('pulse_grpc_handler_seconds_sum', { method: 'GetAudience' }) - before.sum('pulse_grpc_handler_seconds_sum', { method: 'GetAudience' });
-          const pulseCalls = { ok, notOk, meanHandlerMs: round(((sum / Math.max(1, ok + notOk)) * 1000), 3) };
-          // h2load sees HTTP 200 even for gRPC errors (the status is in the trailers): Pulse's own
-          // counter must show every call OK, and at least as many as h2load completed.
-          if (notOk > 0 || ok < result.status2xx) throw new Error(`h2load pulse ${mode}: Pulse counted ${ok} OK and ${notOk} failed calls for ${result.status2xx} HTTP 2xx`);
-          extra = `; Pulse counted ${ok} OK / ${notOk} failed, mean ${pulseCalls.meanHandlerMs} ms inside the handler`;
-          Object.assign(run, { pulseCalls });
-        }
-        log(`  ${server.padEnd(5)} ${mode.padEnd(6)}${mode === 'max' ? ` #${attempt + 1}` : '   '} ${Math.round(result.requestsPerSecond)} req/s, p50 ${ms(result.percentilesMs.p50)}, p99 ${ms(result.percentilesMs.p99)} `
-          + `(${result.status2xx} 2xx); CPU s server ${result.cpuSeconds.server}, h2load ${result.cpuSeconds.h2load}, others ${result.cpuSeconds['other processes'] ?? 0}${extra}`);
-        runs.push(run);
-        return run;
-      };
-      log(`  request: ${bytes}-byte gRPC frame (GetAudienceRequest user_id u0), h2load -c ${h.clients} -m ${h.streams} -t 1, ${h.seconds} s after ${h.warmupSeconds} s warm-up`);
-      // Alternating attempts; the best of each counts.
-      for (let k = 0; k < ATTEMPTS; k++) {
-        await one('empty', 'max', k);
-        await one('pulse', 'max', k);
+        const best = (server: string) => Math.max(...runs.filter((r) => r.server === server && r.mode === 'max').map((r) => r.result.requestsPerSecond));
+        // Half the lower of the two maxima: the same offered load for both, neither saturated.
+        const rate = Math.max(h.clients, Math.round(Math.min(best('empty'), best('pulse')) / 2 / h.clients) * h.clients);
+        out.fixedRate = rate;
+        await one('empty', 'fixed', 0, rate / h.clients);
+        await one('pulse', 'fixed', 0, rate / h.clients);
+        await one('empty', 'serial', 0);
+        await one('pulse', 'serial', 0);
+        out.grpc = runs;
+        notes.push(`GetAudience: h2load ${h.clients} connections x ${h.streams} streams for the maxima (${h.seconds} s after ${h.warmupSeconds} s warm-up, best of ${ATTEMPTS} alternating runs); `
+          + `the fixed rate is ${rate} calls/s (--rps ${rate / h.clients} per connection), half the lower maximum, so neither server is saturated; serial is 1 connection, 1 stream.`);
+        notes.push('Every h2load response was HTTP 2xx, and Pulse\'s own pulse_grpc_handler_seconds counter showed every GetAudience call OK (h2load cannot see gRPC status trailers); '
+          + 'a grpc-js call of the same request returned the profile with all its segments.');
       }
-      const best = (server: string) => Math.max(...runs.filter((r) => r.server === server && r.mode === 'max').map((r) => r.result.requestsPerSecond));
-      // Half the lower of the two maxima: the same offered load for both, neither saturated.
-      const rate = Math.max(h.clients, Math.round(Math.min(best('empty'), best('pulse')) / 2 / h.clients) * h.clients);
-      out.fixedRate = rate;
-      await one('empty', 'fixed', 0, rate / h.clients);
-      await one('pulse', 'fixed', 0, rate / h.clients);
-      await one('empty', 'serial', 0);
-      await one('pulse', 'serial', 0);
-      out.grpc = runs;
-      notes.push(`GetAudience: h2load ${h.clients} connections x ${h.streams} streams for the maxima (${h.seconds} s after ${h.warmupSeconds} s warm-up, best of ${ATTEMPTS} alternating runs); `
-        + `the fixed rate is ${rate} calls/s (--rps ${rate / h.clients} per connection), half the lower maximum, so neither server is saturated; serial is 1 connection, 1 stream.`);
-      notes.push('Every h2load response was HTTP 2xx, and Pulse\'s own pulse_grpc_handler_seconds counter showed every GetAudience call OK (h2load cannot see gRPC status trailers); '
-        + 'a grpc-js call of the same request returned the profile with all its segments.');
 
       log('\n[5b/7] Activation: EnrichBidRequest and BatchGetAudience vs an empty grpc-js handler (child process)');
       out.activation = await activationBench({
         root: ROOT, tmp, pulse: bp, nc: natsConn, redis: redisConn, pids,
+        profiler: profiler === undefined ? undefined : { start: () => profiler.start(), stop: async (label) => { profiles[label] = await profiler.stop(label, ROOT); } },
         plan: {
           h2load: plan.h2load, attempts: quick ? 1 : ATTEMPTS, users: plan.ingest.users, cacheOff: true,
           batch: quick ? { seconds: 3, warmupSeconds: 1, lookups: 500, inFlight: 4 } : { seconds: 10, warmupSeconds: 2, lookups: 500, inFlight: 4 },
@@ -301,14 +313,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
 
     // 6. HTTP collector under wrk, next to an empty fastify handler ---------------------------
-    if (wrkPath !== undefined) {
+    if (all && wrkPath !== undefined) {
       log('\n[6/7] HTTP collector POST /v1/batch under wrk: Pulse vs an empty fastify handler (child process)');
       out.collector = await collectorBench({ root: ROOT, tmp, pulse: bp, nc: natsConn, runId: randomSuffix(3), plan: plan.collector, pids });
     }
 
     // 7. pulse import of a CRM export -----------------------------------------------------------
-    log(`\n[7/7] pulse import of a ${si(plan.import.rows)}-row CRM CSV (child process, bench namespace)`);
-    out.import = await importBench({ root: ROOT, tmp, pulse: bp, nc: natsConn, runId: randomSuffix(3), plan: plan.import, pids });
+    if (all) {
+      log(`\n[7/7] pulse import of a ${si(plan.import.rows)}-row CRM CSV (child process, bench namespace)`);
+      out.import = await importBench({ root: ROOT, tmp, pulse: bp, nc: natsConn, runId: randomSuffix(3), plan: plan.import, pids });
+    }
   } finally {
     const cleanup: string[] = [];
     if (empty !== undefined) await empty.stop().catch((err: unknown) => cleanup.push(`empty server: ${String(err)}`));

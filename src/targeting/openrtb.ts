@@ -1,66 +1,70 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { normalizeAdId } from '../collection/normalize.ts';
 import { PulseError } from '../errors.ts';
 import { identifierKey, identifierProblem, type Identifier } from '../identity/identifier.ts';
 import { decodeGppSections, GPP_EVALUATED_SECTIONS, type PartnerConsentInput, type PartnerDecision } from './partner-consent.ts';
 
-// Only what Pulse reads or writes is typed; every object is loose so unknown fields are kept.
+// Only what Pulse reads or writes is checked. The schemas only validate: parseBidRequest returns
+// the parsed object itself, unknown fields and all (the `Loose` types say so). Plain z.object
+// ignores unknown fields where z.looseObject would copy each one into an output nobody reads,
+// which was most of the validation's cost on the EnrichBidRequest hot path.
 const flag = z.literal([0, 1]);
-const object = z.looseObject({});
+const object = z.object({});
 const nonEmpty = z.string().min(1);
 const mimes = z.array(z.string()).min(1);
 
-const uidSchema = z.looseObject({ id: z.string(), atype: z.int().optional(), ext: z.looseObject({ rtiPartner: z.string().optional() }).optional() });
-const eidSchema = z.looseObject({ source: z.string(), uids: z.array(uidSchema) });
+const uidSchema = z.object({ id: z.string(), atype: z.int().optional(), ext: z.object({ rtiPartner: z.string().optional() }).optional() });
+const eidSchema = z.object({ source: z.string(), uids: z.array(uidSchema) });
 
-const dataSchema = z.looseObject({
+const dataSchema = z.object({
   id: z.string().optional(),
   name: z.string().optional(),
   segment: z.array(object).optional(),
   ext: object.optional(),
 });
 
-const userSchema = z.looseObject({
+const userSchema = z.object({
   id: z.string().optional(),
   buyeruid: z.string().optional(),
   consent: z.string().optional(),
   eids: z.array(eidSchema).optional(),
   data: z.array(dataSchema).optional(),
-  ext: z.looseObject({ consent: z.string().optional(), eids: z.array(eidSchema).optional() }).optional(),
+  ext: z.object({ consent: z.string().optional(), eids: z.array(eidSchema).optional() }).optional(),
 });
 
-const deviceSchema = z.looseObject({
+const deviceSchema = z.object({
   ifa: z.string().optional(),
   os: z.string().optional(),
   lmt: flag.optional(),
-  ext: z.looseObject({ ifa_type: z.string().optional(), atts: z.int().optional() }).optional(),
+  ext: z.object({ ifa_type: z.string().optional(), atts: z.int().optional() }).optional(),
 });
 
-const regsSchema = z.looseObject({
+const regsSchema = z.object({
   coppa: flag.optional(),
   gdpr: flag.optional(),
   us_privacy: z.string().optional(),
   gpp: z.string().optional(),
   gpp_sid: z.array(z.int()).optional(),
-  ext: z.looseObject({ gdpr: flag.optional(), us_privacy: z.string().optional() }).optional(),
+  ext: z.object({ gdpr: flag.optional(), us_privacy: z.string().optional() }).optional(),
 });
 
 const MEDIA = ['banner', 'video', 'audio', 'native'] as const;
 
-const impSchema = z.looseObject({
+const impSchema = z.object({
   id: nonEmpty,
   banner: object.optional(),
-  video: z.looseObject({ mimes }).optional(),
-  audio: z.looseObject({ mimes }).optional(),
-  native: z.looseObject({ request: z.string() }).optional(),
-  ext: z.looseObject({ data: object.optional() }).optional(),
+  video: z.object({ mimes }).optional(),
+  audio: z.object({ mimes }).optional(),
+  native: z.object({ request: z.string() }).optional(),
+  ext: z.object({ data: object.optional() }).optional(),
 }).check((ctx) => {
   if (!MEDIA.some((m) => ctx.value[m] !== undefined)) {
     ctx.issues.push({ code: 'custom', input: ctx.value, message: `needs at least one of ${MEDIA.join(', ')}` });
   }
 });
 
-const bidRequestSchema = z.looseObject({
+const bidRequestSchema = z.object({
   id: nonEmpty,
   imp: z.array(impSchema).min(1),
   site: object.optional(),
@@ -82,14 +86,17 @@ const bidRequestSchema = z.looseObject({
   });
 });
 
+/** `T` with every object open to other fields, as JSON objects are. */
+type Loose<T> = T extends readonly (infer U)[] ? Loose<U>[]
+  : T extends object ? (string extends keyof T ? Record<string, unknown> : { [K in keyof T]: Loose<T[K]> } & Record<string, unknown>) : T;
+
 /**
  * An OpenRTB 2.6 BidRequest: the fields Pulse reads are typed, every other field is kept as it
  * came (the `[k: string]: unknown` of each object), so a request round-trips.
  */
-export type BidRequest = z.infer<typeof bidRequestSchema>;
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-const ENCODER = new TextEncoder();
+export type BidRequest = Loose<z.infer<typeof bidRequestSchema>>;
+type BidData = Loose<z.infer<typeof dataSchema>>;
+type BidEid = Loose<z.infer<typeof eidSchema>>;
 
 /**
  * Parses an OpenRTB 2.6 BidRequest from JSON bytes. Checks the spec's required fields (`id`,
@@ -102,7 +109,7 @@ const ENCODER = new TextEncoder();
 export function parseBidRequest(bytes: Uint8Array): BidRequest {
   let data: unknown;
   try {
-    data = JSON.parse(UTF8.decode(bytes));
+    data = JSON.parse(utf8(bytes));
   } catch (err) {
     throw new PulseError('INVALID_ARGUMENT', 'body: not valid UTF-8 JSON', { field: 'body', cause: err });
   }
@@ -115,13 +122,20 @@ export function parseBidRequest(bytes: Uint8Array): BidRequest {
     const field = issue === undefined || issue.path.length === 0 ? 'body' : fieldPath(issue.path);
     throw new PulseError('INVALID_ARGUMENT', `${field}: ${issue?.message ?? 'invalid'}`, { field });
   }
-  // The original object, not zod's copy: key order and every unknown field stay as they came.
+  // The original object, not zod's output: key order and every unknown field stay as they came.
   return data as BidRequest;
 }
 
+/** The text of UTF-8 bytes without a leading byte order mark; throws on invalid UTF-8. */
+function utf8(bytes: Uint8Array): string {
+  if (!isUtf8(bytes)) throw new TypeError('invalid UTF-8');
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** The request as JSON bytes. */
-export function serialize(request: BidRequest): Uint8Array {
-  return ENCODER.encode(JSON.stringify(request));
+export function serialize(request: BidRequest): Buffer {
+  return Buffer.from(JSON.stringify(request), 'utf8');
 }
 
 function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
@@ -188,15 +202,26 @@ export const EID_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   'utiq.com': 'utiq',
 });
 
+const KNOWN_SOURCES = new Map(Object.entries(EID_SOURCES));
+/** Partner names of sources seen lately (bid requests repeat a handful); cleared when full. */
+const sourceNames = new Map<string, string | undefined>();
+const SOURCE_NAMES_MAX = 1024;
+
 /** The partner name of an eids source, or undefined when nothing usable is left of it. */
 export function eidPartner(source: string, uid?: { readonly ext?: { readonly rtiPartner?: string | undefined } | undefined }): string | undefined {
-  const domain = source.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/\/.*$/, '');
   // The Trade Desk's eids carried UID2 under its own source before uidapi.com existed.
-  if (domain === 'adserver.org' && uid?.ext?.rtiPartner === 'UID2') return 'uid2';
-  const known = EID_SOURCES[domain];
-  if (known !== undefined) return known;
-  const name = domain.replace(/[^a-z0-9_-]/g, '_').replace(/^[_-]+/, '').slice(0, 32);
-  return name === '' ? undefined : name;
+  if (uid?.ext?.rtiPartner === 'UID2' && sourceDomain(source) === 'adserver.org') return 'uid2';
+  if (sourceNames.has(source)) return sourceNames.get(source);
+  const domain = sourceDomain(source);
+  const name = KNOWN_SOURCES.get(domain) ?? domain.replace(/[^a-z0-9_-]/g, '_').replace(/^[_-]+/, '').slice(0, 32);
+  const partner = name === '' ? undefined : name;
+  if (sourceNames.size >= SOURCE_NAMES_MAX) sourceNames.clear();
+  sourceNames.set(source, partner);
+  return partner;
+}
+
+function sourceDomain(source: string): string {
+  return source.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/\/.*$/, '');
 }
 
 const ZEROED_AD_ID = /^[0-]+$/;
@@ -214,52 +239,67 @@ const SESSION_IFA_TYPES = new Set(['sessionid', 'ppid', 'sspid']);
  * Ids that fail identifierProblem are skipped; every skipped id is listed in `ignored`.
  */
 export function identifiersOf(request: BidRequest, context: IdentifierContext = {}): RequestIdentifiers {
-  const identifiers: Identifier[] = [];
-  const ignored: { field: string; reason: string }[] = [];
-  const seen = new Set<string>();
-  const add = (field: string, type: string, id: string): void => {
-    const problem = identifierProblem({ type, id });
-    if (problem !== undefined) return void ignored.push({ field, reason: problem });
-    const key = identifierKey({ type, id });
-    if (seen.has(key)) return;
-    if (identifiers.length >= MAX_REQUEST_IDENTIFIERS) return void ignored.push({ field, reason: `more than ${MAX_REQUEST_IDENTIFIERS} identifiers` });
-    seen.add(key);
-    identifiers.push({ type, id });
-  };
-
+  // Module-level helpers rather than closures: this runs on every EnrichBidRequest, and each
+  // closure created per call is an allocation (and a `name` definition under tsx).
+  const out: Collected = { identifiers: [], ignored: [], seen: new Set() };
   const device = request.device;
   if (device?.ifa !== undefined && device.ifa !== '') {
     const type = adIdType(device);
     const atts = device.ext?.atts;
     const id = normalizeAdId(device.ifa);
-    if (device.lmt === 1) ignored.push({ field: 'device.ifa', reason: 'limit ad tracking (device.lmt = 1)' });
-    else if (type.reason !== undefined) ignored.push({ field: 'device.ifa', reason: type.reason });
-    else if (type.type === 'idfa' && (atts === 1 || atts === 2)) ignored.push({ field: 'device.ifa', reason: `App Tracking Transparency ${atts === 1 ? 'restricted' : 'denied'} (device.ext.atts = ${atts})` });
-    else if (id === undefined) ignored.push({ field: 'device.ifa', reason: 'not a UUID' });
-    else if (ZEROED_AD_ID.test(id)) ignored.push({ field: 'device.ifa', reason: 'zeroed (tracking limited)' });
-    else add('device.ifa', type.type, id);
+    if (device.lmt === 1) out.ignored.push({ field: 'device.ifa', reason: 'limit ad tracking (device.lmt = 1)' });
+    else if (type.reason !== undefined) out.ignored.push({ field: 'device.ifa', reason: type.reason });
+    else if (type.type === 'idfa' && (atts === 1 || atts === 2)) out.ignored.push({ field: 'device.ifa', reason: `App Tracking Transparency ${atts === 1 ? 'restricted' : 'denied'} (device.ext.atts = ${atts})` });
+    else if (id === undefined) out.ignored.push({ field: 'device.ifa', reason: 'not a UUID' });
+    else if (ZEROED_AD_ID.test(id)) out.ignored.push({ field: 'device.ifa', reason: 'zeroed (tracking limited)' });
+    else ignoreUnless(out, 'device.ifa', addIdentifier(out, type.type, id));
   }
-
   const user = request.user;
-  const namespaced = (field: string, id: string | undefined, partner: string | undefined, role: string): void => {
-    if (id === undefined || id === '') return;
-    if (partner === undefined) return void ignored.push({ field, reason: `no ${role} named: the id has no namespace` });
-    add(field, `partner:${partner}`, id);
-  };
-  namespaced('user.buyeruid', user?.buyeruid, context.buyer, 'buyer');
-  namespaced('user.id', user?.id, context.exchange, 'exchange');
+  addNamespaced(out, 'user.buyeruid', user?.buyeruid, context.buyer, 'buyer');
+  addNamespaced(out, 'user.id', user?.id, context.exchange, 'exchange');
+  addEids(out, user?.eids, 'user.eids');
+  addEids(out, user?.ext?.eids, 'user.ext.eids');
+  return { identifiers: out.identifiers, ignored: out.ignored };
+}
 
-  const eids = (list: readonly z.infer<typeof eidSchema>[] | undefined, base: string): void => {
-    list?.forEach((eid, i) => eid.uids.forEach((uid, j) => {
-      const field = `${base}[${i}].uids[${j}].id`;
+type Collected = RequestIdentifiers & { readonly seen: Set<string> };
+
+/** Adds an identifier unless it is invalid, a duplicate or one too many; why it was not used. */
+function addIdentifier(out: Collected, type: string, id: string): string | undefined {
+  const problem = identifierProblem({ type, id });
+  if (problem !== undefined) return problem;
+  const key = identifierKey({ type, id });
+  if (out.seen.has(key)) return undefined;
+  if (out.identifiers.length >= MAX_REQUEST_IDENTIFIERS) return `more than ${MAX_REQUEST_IDENTIFIERS} identifiers`;
+  out.seen.add(key);
+  out.identifiers.push({ type, id });
+  return undefined;
+}
+
+function ignoreUnless(out: Collected, field: string, reason: string | undefined): void {
+  if (reason !== undefined) out.ignored.push({ field, reason });
+}
+
+function addNamespaced(out: Collected, field: string, id: string | undefined, partner: string | undefined, role: string): void {
+  if (id === undefined || id === '') return;
+  if (partner === undefined) out.ignored.push({ field, reason: `no ${role} named: the id has no namespace` });
+  else ignoreUnless(out, field, addIdentifier(out, `partner:${partner}`, id));
+}
+
+function addEids(out: Collected, list: readonly BidEid[] | undefined, base: string): void {
+  if (list === undefined) return;
+  for (let i = 0; i < list.length; i++) {
+    const eid = list[i];
+    if (eid === undefined) continue;
+    for (let j = 0; j < eid.uids.length; j++) {
+      const uid = eid.uids[j];
+      if (uid === undefined) continue;
       const partner = eidPartner(eid.source, uid);
-      if (partner === undefined) ignored.push({ field, reason: `source ${JSON.stringify(eid.source.slice(0, 64))} gives no partner name` });
-      else add(field, `partner:${partner}`, uid.id);
-    }));
-  };
-  eids(user?.eids, 'user.eids');
-  eids(user?.ext?.eids, 'user.ext.eids');
-  return { identifiers, ignored };
+      // The field is spelled out only for an id that is not used.
+      const reason = partner === undefined ? `source ${JSON.stringify(eid.source.slice(0, 64))} gives no partner name` : addIdentifier(out, `partner:${partner}`, uid.id);
+      if (reason !== undefined) out.ignored.push({ field: `${base}[${i}].uids[${j}].id`, reason });
+    }
+  }
 }
 
 function adIdType(device: NonNullable<BidRequest['device']>): { type: 'idfa' | 'gaid'; reason?: undefined } | { type?: undefined; reason: string } {
@@ -303,18 +343,25 @@ export interface PrivacySignals extends PartnerConsentInput {
 export function privacySignals(request: BidRequest): PrivacySignals {
   const regs = request.regs;
   const sections = regs?.gpp === undefined || regs.gpp === '' ? undefined : decodeGppSections(regs.gpp);
-  const gppSections = [...new Set(regs?.gpp_sid?.filter((n) => n > 0) ?? [...(sections?.keys() ?? [])].filter((n) => n !== 3 && n !== 4))];
-  const flags = [regs?.gdpr, regs?.ext?.gdpr];
-  const gdprApplies = flags.includes(1) || gppSections.includes(2) ? true : flags.includes(0) ? false : undefined;
-  const nonEmptyOr = (...values: (string | undefined)[]): string | undefined => values.find((v) => v !== undefined && v !== '');
-  const tcString = nonEmptyOr(request.user?.consent, request.user?.ext?.consent, sections?.get(2));
-  const usPrivacy = nonEmptyOr(regs?.us_privacy, regs?.ext?.us_privacy, sections?.get(6));
-  const gppUncheckedSections = gppSections.filter((n) => !GPP_EVALUATED_SECTIONS.includes(n) || (n === 6 && usPrivacy === undefined));
+  const sids = regs?.gpp_sid ?? (sections === undefined ? undefined : [...sections.keys()].filter((n) => n !== 3 && n !== 4));
+  const gppSections = sids === undefined || sids.length === 0 ? NO_SECTIONS : [...new Set(regs?.gpp_sid === undefined ? sids : sids.filter((n) => n > 0))];
+  const gdpr = regs?.gdpr;
+  const extGdpr = regs?.ext?.gdpr;
+  const gdprApplies = gdpr === 1 || extGdpr === 1 || gppSections.includes(2) ? true : gdpr === 0 || extGdpr === 0 ? false : undefined;
+  const tcString = firstNonEmpty(request.user?.consent, request.user?.ext?.consent, sections?.get(2));
+  const usPrivacy = firstNonEmpty(regs?.us_privacy, regs?.ext?.us_privacy, sections?.get(6));
+  const gppUncheckedSections = gppSections.length === 0 ? NO_SECTIONS : gppSections.filter((n) => !GPP_EVALUATED_SECTIONS.includes(n) || (n === 6 && usPrivacy === undefined));
   const atts = request.device?.ext?.atts;
   return {
     gdprApplies, tcString, coppa: regs?.coppa === 1, usPrivacy, gppSections, gppUncheckedSections,
     limitAdTracking: request.device?.lmt === 1 || atts === 1 || atts === 2,
   };
+}
+
+const NO_SECTIONS: readonly number[] = Object.freeze([]);
+
+function firstNonEmpty(a: string | undefined, b: string | undefined, c: string | undefined): string | undefined {
+  return a !== undefined && a !== '' ? a : b !== undefined && b !== '' ? b : c !== undefined && c !== '' ? c : undefined;
 }
 
 /** IAB Tech Lab's segtax for Audience Taxonomy 1.1. */
@@ -367,15 +414,15 @@ export function enrich(request: BidRequest, audience: EnrichAudience | undefined
   const { dataName, segtax } = options;
   const id = options.providerId ?? dataName;
   const withNames = options.segmentNames ?? true;
-  const added: z.infer<typeof dataSchema>[] = [{
+  const added: BidData[] = [{
     id, name: dataName,
     segment: audience.segments.map((s) => (withNames ? { id: s.id, name: s.name } : { id: s.id })),
     ext: { segtax },
   }];
-  const taxonomyIds = [...new Set(audience.segments.flatMap((s) => (s.taxonomyId === undefined || s.taxonomyId === '' ? [] : [s.taxonomyId])))];
-  if (taxonomyIds.length > 0) added.push({ id, name: dataName, segment: taxonomyIds.map((t) => ({ id: t })), ext: { segtax: SEGTAX_IAB_AUDIENCE_1_1 } });
-  const ours = new Set<unknown>([segtax, SEGTAX_IAB_AUDIENCE_1_1]);
-  const kept = (request.user?.data ?? []).filter((d) => !(d.name === dataName && ours.has(d.ext?.['segtax'])));
+  const taxonomyIds = new Set<string>();
+  for (const s of audience.segments) if (s.taxonomyId !== undefined && s.taxonomyId !== '') taxonomyIds.add(s.taxonomyId);
+  if (taxonomyIds.size > 0) added.push({ id, name: dataName, segment: [...taxonomyIds].map((t) => ({ id: t })), ext: { segtax: SEGTAX_IAB_AUDIENCE_1_1 } });
+  const kept = (request.user?.data ?? []).filter((d) => !(d.name === dataName && isOurSegtax(d.ext?.['segtax'], segtax)));
   const key = `${options.targetingKeyPrefix}_segs`;
   const ids = audience.segments.map((s) => s.id);
   return {
@@ -385,10 +432,15 @@ export function enrich(request: BidRequest, audience: EnrichAudience | undefined
   };
 }
 
+function isOurSegtax(value: unknown, segtax: number): boolean {
+  return value === segtax || value === SEGTAX_IAB_AUDIENCE_1_1;
+}
+
+function bad(field: string, problem: string): never {
+  throw new PulseError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
+}
+
 function checkOptions(options: EnrichOptions): void {
-  const bad = (field: string, problem: string): never => {
-    throw new PulseError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
-  };
   if (options.dataName.length === 0 || options.dataName.length > 256) bad('dataName', 'must be 1-256 characters');
   if (options.providerId !== undefined && (options.providerId.length === 0 || options.providerId.length > 256)) bad('providerId', 'must be 1-256 characters');
   if (!Number.isInteger(options.segtax) || options.segtax < 1) bad('segtax', 'must be a positive integer');

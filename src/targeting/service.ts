@@ -109,7 +109,7 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
         if (decision.allowed) segments = sharedOnly(await agreementOf(principal), record.segments);
       }
       const enriched = enrich(request, { segments }, { decision, dataName: settings.dataName, segtax: settings.segtax, targetingKeyPrefix: 'pulse' });
-      return enriched === request ? unchanged : { openrtbJson: Buffer.from(serialize(enriched)), enriched: true };
+      return enriched === request ? unchanged : { openrtbJson: serialize(enriched), enriched: true };
     }),
   };
 }
