@@ -6,12 +6,11 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { cleanupNamespace, eventually, freePort, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import type { ApiKey } from '../../src/auth/keys.ts';
+import { cleanupNamespace, eventually, freePort, tempDir, uniqueNamespace } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer, grpcClients, startPulseProcess } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('coll');
-const dir = tempDir();
 const READER = 'reader-key-collector-0001';
 const GLOBEX_READER = 'reader-key-globex-00000001';
 const W = {
@@ -26,22 +25,12 @@ const W = {
 };
 const RATE_LIMIT = 10;
 // One key per test: the rate limit counts per key, so only the rate test comes near it.
-const keys = JSON.stringify([
+const keys: readonly ApiKey[] = [
   { key: READER, tenant: 'acme', scopes: ['profiles:read'] },
   { key: GLOBEX_READER, tenant: 'globex', scopes: ['profiles:read'] },
-  ...Object.entries(W).map(([name, key]) => ({ key, tenant: name === 'globex' ? 'globex' : 'acme', scopes: ['events:write'] })),
-]);
-let pulse: PulseProcess;
-
-t.before(async () => {
-  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: keys, PULSE_HTTP_RATE_LIMIT: String(RATE_LIMIT) });
-});
-
-t.teardown(async () => {
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
-});
+  ...Object.entries(W).map(([name, key]): ApiKey => ({ key, tenant: name === 'globex' ? 'globex' : 'acme', scopes: ['events:write'] })),
+];
+const e2e = startE2e(t, { prefix: 'coll', keys, env: { PULSE_HTTP_RATE_LIMIT: String(RATE_LIMIT) } });
 
 interface Answer {
   readonly status: number;
@@ -58,14 +47,14 @@ async function post(path: string, body: unknown, options: { key?: string | undef
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.key !== undefined) headers['authorization'] = basic(options.key);
   if (options.gzip === true) headers['content-encoding'] = 'gzip';
-  const res = await fetch(`http://127.0.0.1:${options.port ?? pulse.httpPort}${path}`, {
+  const res = await fetch(`http://127.0.0.1:${options.port ?? e2e.pulse.httpPort}${path}`, {
     method: 'POST', headers, body: options.gzip === true ? gzipSync(text) : text,
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
 /** Event counts of the acme profile of `userId` once `ready` holds for them. */
-async function countsOf(userId: string, ready: (counts: Record<string, string>) => boolean, port = pulse.grpcPort, reader = READER): Promise<Record<string, string>> {
+async function countsOf(userId: string, ready: (counts: Record<string, string>) => boolean, port = e2e.pulse.grpcPort, reader = READER): Promise<Record<string, string>> {
   const c = grpcClients(port);
   try {
     return await eventually(async () => {
@@ -87,9 +76,7 @@ void t.test('200 only once JetStream stored the request as one JSON message', as
   t.same(res.body, { success: true });
 
   // Read right after the answer: the message is already in the stream.
-  const nc = await connect({ servers: NATS_URL });
-  t.teardown(() => nc.close());
-  const stored = await (await jetstreamManager(nc)).streams.getMessage(`${ns.toUpperCase()}_EVENTS`, { last_by_subj: `${ns}.events.acme` });
+  const stored = await (await jetstreamManager(e2e.nc)).streams.getMessage(`${e2e.ns.toUpperCase()}_EVENTS`, { last_by_subj: `${e2e.ns}.events.acme` });
   t.ok(stored, 'the stream holds the request');
   t.equal(stored?.header.get('Content-Type'), 'application/json');
   t.match(stored?.header.get('Nats-Msg-Id'), /^[0-9a-f]{64}$/, 'a de-duplication id derived from the messageIds');
@@ -102,7 +89,7 @@ void t.test('200 only once JetStream stored the request as one JSON message', as
 
   const other = await post('/v1/track', { messageId: 'h-1', userId: 'http-u1', event: 'Signed Up' }, { key: W.globex });
   t.equal(other.status, 200);
-  t.same(await countsOf('http-u1', (c) => c['Signed Up'] !== undefined, pulse.grpcPort, GLOBEX_READER), { 'Signed Up': '1' },
+  t.same(await countsOf('http-u1', (c) => c['Signed Up'] !== undefined, e2e.pulse.grpcPort, GLOBEX_READER), { 'Signed Up': '1' },
     'the tenant comes from the key: globex has its own person, and the same messageId there is another event');
   t.same(await countsOf('http-u1', () => true), { $identify: '1', 'Signed Up': '2' }, 'acme is untouched');
 });
@@ -149,7 +136,7 @@ void t.test('401 without a known write key, 403 without the events:write scope',
   t.match([none.status, none.body], [401, { error: { code: 'UNAUTHENTICATED', message: /Basic/ } }]);
   const unknown = await post('/v1/track', event, { key: 'no-such-write-key-000001' });
   t.match([unknown.status, unknown.body], [401, { error: { code: 'UNAUTHENTICATED', message: /unknown write key/ } }]);
-  const bearerOnly = await fetch(`http://127.0.0.1:${pulse.httpPort}/v1/track`, {
+  const bearerOnly = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/v1/track`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${W.basic}` }, body: JSON.stringify(event),
   });
   t.equal(bearerOnly.status, 401, 'the collector takes the write key as HTTP Basic user only');
@@ -181,11 +168,11 @@ void t.test('gzip bodies are accepted; a gzip bomb is refused at the limit', asy
 
   const bomb = gzipSync(JSON.stringify({ batch: [{ type: 'track', messageId: 'g-2', userId: 'http-u6', event: 'Bomb', properties: { x: 'a'.repeat(10 * 1024 * 1024) } }] }));
   t.ok(bomb.length < 20 * 1024, `10 MB compress to ${bomb.length} bytes`);
-  const refused = await fetch(`http://127.0.0.1:${pulse.httpPort}/v1/batch`, {
+  const refused = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/v1/batch`, {
     method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: basic(W.gzip) }, body: bomb,
   });
   t.equal(refused.status, 413, 'decompression stops at 500 KB');
-  const corrupt = await fetch(`http://127.0.0.1:${pulse.httpPort}/v1/track`, {
+  const corrupt = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/v1/track`, {
     method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: basic(W.gzip) }, body: 'not gzip at all',
   });
   t.match([corrupt.status, await corrupt.json()], [400, { error: { field: 'body', message: /gzip/ } }]);
@@ -273,7 +260,7 @@ void t.test('HTTPS with a configured certificate; 503 while NATS is down, nothin
   let nats = await startNats(natsPort, natsStore.path);
   t.teardown(() => stopNats(nats));
   const tlsPulse = await startPulseProcess({
-    PULSE_NAMESPACE: ns2, PULSE_DATA_DIR: join(tmp.path, 'data'), PULSE_API_KEYS: keys,
+    PULSE_NAMESPACE: ns2, PULSE_DATA_DIR: join(tmp.path, 'data'), PULSE_API_KEYS: JSON.stringify(keys),
     PULSE_NATS_URL: `nats://127.0.0.1:${natsPort}`, PULSE_TLS_CERT: certFile, PULSE_TLS_KEY: keyFile,
   });
   t.teardown(async () => {

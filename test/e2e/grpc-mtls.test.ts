@@ -4,14 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPulseGrpc } from '../../src/infra/proto.ts';
-import { cleanupNamespace, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { tempDir } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('mtls');
-const dir = tempDir();
 const certs = tempDir('pulse-certs-');
 const KEY = 'mtls-partner-key-000000001';
-let pulse: PulseProcess;
 
 function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: certs.path, stdio: 'pipe' });
@@ -28,28 +26,23 @@ function makeCert(name: string, ca: string, san: string): void {
 }
 const file = (name: string): Buffer => readFileSync(join(certs.path, name));
 
-t.before(async () => {
+t.before(() => {
   makeCa('ca');
   makeCa('rogue-ca');
   makeCert('server', 'ca', 'DNS:localhost,IP:127.0.0.1');
   makeCert('client', 'ca', 'DNS:dsp.example');
   makeCert('rogue', 'rogue-ca', 'DNS:rogue.example');
-  pulse = await startPulseProcess({
-    PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path,
-    PULSE_API_KEYS: JSON.stringify([{ key: KEY, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp', iabVendorId: 123 } }]),
-    PULSE_GRPC_TLS_CERT: join(certs.path, 'server.pem'), PULSE_GRPC_TLS_KEY: join(certs.path, 'server.key'), PULSE_GRPC_TLS_CA: join(certs.path, 'ca.pem'),
-  });
 });
+t.teardown(() => certs.remove());
 
-t.teardown(async () => {
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
-  certs.remove();
+const e2e = startE2e(t, {
+  prefix: 'mtls',
+  keys: [{ key: KEY, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp', iabVendorId: 123 } }],
+  env: { PULSE_GRPC_TLS_CERT: join(certs.path, 'server.pem'), PULSE_GRPC_TLS_KEY: join(certs.path, 'server.key'), PULSE_GRPC_TLS_CA: join(certs.path, 'ca.pem') },
 });
 
 function getAudience(credentials: grpc.ChannelCredentials): Promise<{ profileId: string }> {
-  const client = new (loadPulseGrpc().pulse.v1.TargetingService)(`127.0.0.1:${pulse.grpcPort}`, credentials);
+  const client = new (loadPulseGrpc().pulse.v1.TargetingService)(`127.0.0.1:${e2e.pulse.grpcPort}`, credentials);
   return new Promise<{ profileId: string }>((resolve, reject) => {
     client.GetAudience({ identifiers: [{ type: 'user_id', id: 'nobody' }] }, bearer(KEY), { deadline: Date.now() + 5_000 }, (err, res) => {
       client.close();

@@ -1,8 +1,5 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import type { Inventory } from '../../src/gen/pulse/v1/Inventory.ts';
 import type { Inventory__Output } from '../../src/gen/pulse/v1/Inventory.ts';
 import type { ListInventoryResponse__Output } from '../../src/gen/pulse/v1/ListInventoryResponse.ts';
@@ -10,12 +7,9 @@ import type { MatchAudienceResponse__Output } from '../../src/gen/pulse/v1/Match
 import type { Outcome } from '../../src/gen/pulse/v1/Outcome.ts';
 import type { ReportOutcomesResponse__Output } from '../../src/gen/pulse/v1/ReportOutcomesResponse.ts';
 import type { SspReportResponse__Output } from '../../src/gen/pulse/v1/SspReportResponse.ts';
-import { loadPulseGrpc } from '../../src/infra/proto.ts';
-import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
 
-const ns = uniqueNamespace('e2ei');
-const dir = tempDir();
 const ADMIN = 'inventory-admin-key-e2e-0001';
 const SSP = 'inventory-ssp-key-e2e-000001';
 const BIDDER = 'inventory-bidder-key-e2e-001';
@@ -27,49 +21,16 @@ const D2 = D1 + DAY;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: 0 });
 
-interface Started { pulse: PulseProcess; nc: NatsConnection; redis: Redis; inventory: grpc.Client; outcomes: grpc.Client; segments: grpc.Client }
-let started: Started | undefined;
-function running(): Started {
-  if (started === undefined) throw new Error('pulse did not start');
-  return started;
-}
-
-function call<Res>(client: grpc.Client, method: string, req: unknown, key: string): Promise<Res> {
-  const fn = (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[method];
-  return new Promise((resolve, reject) => fn?.call(client, req, bearer(key), (e, r) => (e ? reject(e) : resolve(r))));
-}
-const inv = <Res>(method: string, req: unknown, key = SSP) => call<Res>(running().inventory, method, req, key);
-
-t.before(async () => {
-  const pulse = await startPulseProcess({
-    PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path,
-    PULSE_API_KEYS: JSON.stringify([
-      { key: ADMIN, tenant: 'acme', scopes: ['*'] },
-      { key: SSP, tenant: 'acme', scopes: ['inventory:write', 'outcomes:write'] },
-      { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
-      { key: OTHER, tenant: 'globex', scopes: ['*'] },
-    ]),
-  });
-  const pkg = loadPulseGrpc();
-  const address = `127.0.0.1:${pulse.grpcPort}`;
-  const creds = grpc.credentials.createInsecure();
-  started = {
-    pulse, nc: await connect({ servers: NATS_URL }), redis: new Redis(REDIS_URL),
-    inventory: new pkg.pulse.v1.InventoryService(address, creds), outcomes: new pkg.pulse.v1.OutcomeService(address, creds),
-    segments: new pkg.pulse.v1.SegmentService(address, creds),
-  };
+const e2e = startE2e(t, {
+  prefix: 'e2ei',
+  keys: [
+    { key: ADMIN, tenant: 'acme', scopes: ['*'] },
+    { key: SSP, tenant: 'acme', scopes: ['inventory:write', 'outcomes:write'] },
+    { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
+    { key: OTHER, tenant: 'globex', scopes: ['*'] },
+  ],
 });
-
-t.teardown(async () => {
-  if (started !== undefined) {
-    for (const c of [started.inventory, started.outcomes, started.segments]) c.close();
-    await started.nc.close();
-    started.redis.disconnect();
-    await started.pulse.stop('SIGKILL');
-  }
-  await cleanupNamespace(ns);
-  dir.remove();
-});
+const inv = <Res>(method: string, req: unknown, key = SSP) => e2e.call<Res>('InventoryService', method, req, key);
 
 const site: Inventory = {
   id: 'news', kind: 'INVENTORY_KIND_SITE', domain: 'news.example.com', name: 'News',
@@ -103,9 +64,7 @@ void t.test('inventory is validated, upserted per tenant and listed', async (t) 
 });
 
 async function publish(userId: string, traits: Record<string, string>): Promise<void> {
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  await jetstream(running().nc).publish(`${ns}.events.acme`, JSON.stringify({ type: 'identify', messageId: `id-${userId}`, userId, traits, timestamp: new Date(D1).toISOString() }), { headers: h, msgID: `id-${userId}` });
+  await e2e.publish('acme', { type: 'identify', messageId: `id-${userId}`, userId, traits, timestamp: new Date(D1).toISOString() });
 }
 
 const common = { campaignId: 'camp-1', creativeId: 'cr-1', channel: 'web', currency: 'USD' };
@@ -135,13 +94,12 @@ const OUTCOMES: Outcome[] = [
 ];
 
 void t.test('MatchAudience ranks segments by members × observed eCPM and deals by value against floor', async (t) => {
-  const { segments, redis } = running();
-  await call(segments, 'CreateSegment', { id: 'sports', name: 'Sports fans', rule: '{"trait":"interest","op":"eq","value":"sports"}' }, ADMIN);
-  await call(segments, 'CreateSegment', { id: 'autos', name: 'Car owners', rule: '{"trait":"interest","op":"eq","value":"autos"}' }, ADMIN);
-  await call(segments, 'CreateSegment', { id: 'travel', name: 'Travellers', rule: '{"trait":"interest","op":"eq","value":"travel"}' }, ADMIN);
+  await e2e.call('SegmentService', 'CreateSegment', { id: 'sports', name: 'Sports fans', rule: '{"trait":"interest","op":"eq","value":"sports"}' }, ADMIN);
+  await e2e.call('SegmentService', 'CreateSegment', { id: 'autos', name: 'Car owners', rule: '{"trait":"interest","op":"eq","value":"autos"}' }, ADMIN);
+  await e2e.call('SegmentService', 'CreateSegment', { id: 'travel', name: 'Travellers', rule: '{"trait":"interest","op":"eq","value":"travel"}' }, ADMIN);
   const interests: Record<string, string> = { u1: 'sports', u2: 'sports', u3: 'sports', u4: 'sports', u5: 'autos', u6: 'autos', u7: 'travel' };
   for (const [u, interest] of Object.entries(interests)) await publish(u, { interest });
-  const members = (id: string) => redis.scard(`${ns}:{acme}:seg:${id}:members`);
+  const members = (id: string) => e2e.redis.scard(`${e2e.ns}:{acme}:seg:${id}:members`);
   await eventually(async () => ((await members('sports')) === 4 && (await members('autos')) === 2 && (await members('travel')) === 1 ? true : undefined), 30_000, 'memberships');
 
   const before = await inv<MatchAudienceResponse__Output>('MatchAudience', { placementId: 'pl-top' });
@@ -151,7 +109,7 @@ void t.test('MatchAudience ranks segments by members × observed eCPM and deals 
     ['travel', '1', 1, 'VALUE_SOURCE_FLOOR', 0.001],
   ], 'no outcome yet: reach × the placement floor');
 
-  const reported = await call<ReportOutcomesResponse__Output>(running().outcomes, 'ReportOutcomes', { outcomes: OUTCOMES }, SSP);
+  const reported = await e2e.call<ReportOutcomesResponse__Output>('OutcomeService', 'ReportOutcomes', { outcomes: OUTCOMES }, SSP);
   t.same(reported.results.filter((r) => r.status !== 'OUTCOME_STATUS_ACCEPTED'), [], 'every outcome accepted');
 
   const m = await inv<MatchAudienceResponse__Output>('MatchAudience', { placementId: 'pl-top' });
@@ -177,7 +135,7 @@ void t.test('MatchAudience ranks segments by members × observed eCPM and deals 
 
 void t.test('the SSP report counts requests, bids, wins, fill rate, eCPM and win rate by SSP, placement and day', async (t) => {
   const report = () => inv<SspReportResponse__Output>('SspReport', { from: ts(D1), to: ts(D2 + DAY) });
-  await call(running().outcomes, 'ReportOutcomes', { outcomes: OUTCOMES }, SSP);
+  await e2e.call('OutcomeService', 'ReportOutcomes', { outcomes: OUTCOMES }, SSP);
   const rows = (await report()).rows.map((r) => [r.ssp, r.placementId, r.day, r.requests, r.bids, r.wins, r.impressions, r.fillRate, r.winRate, r.ecpm, r.revenue]);
   t.same(rows, [
     ['xa', 'pl-side', day(D1), '1', '1', '1', '0', 1, 1, 100, 0.1],
@@ -187,9 +145,9 @@ void t.test('the SSP report counts requests, bids, wins, fill rate, eCPM and win
   ], 'a retried report is not counted twice; the 40-day-old win is outside the period');
   t.same((await inv<SspReportResponse__Output>('SspReport', { from: ts(D2), to: ts(D2 + DAY) })).rows.map((r) => r.day), [day(D2), day(D2)], 'period bounds');
   t.same((await inv<SspReportResponse__Output>('SspReport', { from: ts(D1), to: ts(D2 + DAY) }, OTHER)).rows, [], 'another tenant sees none of it');
-  const cli = await runCli(['report', 'ssp', '--from', day(D1), '--to', day(D2 + DAY)], running().pulse.env);
+  const cli = await e2e.cli(['report', 'ssp', '--from', day(D1), '--to', day(D2 + DAY)]);
   t.equal(cli.code, 0, cli.stderr);
   t.same((JSON.parse(cli.stdout) as SspReportResponse__Output).rows.map((r) => [r.ssp, r.placementId, r.day, r.requests, r.wins, r.ecpm]), rows.map((r) => [r[0], r[1], r[2], r[3], r[5], r[9]]), 'pulse report ssp prints the same rows');
-  t.equal((await runCli(['report', 'ssp', '--from', 'yesterday', '--to', day(D2)], running().pulse.env)).code, 2, 'dates are checked');
+  t.equal((await e2e.cli(['report', 'ssp', '--from', 'yesterday', '--to', day(D2)])).code, 2, 'dates are checked');
   t.match(await inv('SspReport', { from: ts(D2), to: ts(D1) }).catch((e: grpc.ServiceError) => [e.code, e.details]), [grpc.status.INVALID_ARGUMENT, /^to: must be after from/]);
 });

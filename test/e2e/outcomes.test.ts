@@ -2,28 +2,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers } from '@nats-io/transport-node';
 import type { CheckCapsResponse__Output } from '../../src/gen/pulse/v1/CheckCapsResponse.ts';
 import type { Outcome } from '../../src/gen/pulse/v1/Outcome.ts';
 import type { ReportOutcomesResponse__Output } from '../../src/gen/pulse/v1/ReportOutcomesResponse.ts';
-import { loadPulseGrpc } from '../../src/infra/proto.ts';
-import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('e2eo');
-const dir = tempDir();
 const ADMIN = 'outcomes-admin-key-e2e-0001';
 const EXCHANGE = 'outcomes-exchange-key-e2e-01';
 const BIDDER = 'outcomes-bidder-key-e2e-0001';
 const OTHER = 'outcomes-other-tenant-e2e-01';
 const uploads: { updates: { uid: string; segment: string; action: string }[] }[] = [];
 let partner: Server | undefined;
-let started: { pulse: PulseProcess; outcomes: grpc.Client; frequency: grpc.Client } | undefined;
-function running(): NonNullable<typeof started> {
-  if (started === undefined) throw new Error('pulse did not start');
-  return started;
-}
 
 t.before(async () => {
   // A DSP's audience upload endpoint.
@@ -37,43 +28,29 @@ t.before(async () => {
   });
   partner = dsp;
   await new Promise<void>((r) => dsp.listen(0, '127.0.0.1', r));
-  const pulse = await startPulseProcess({
-    PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path,
-    PULSE_AUDIENCE_PUSH: JSON.stringify([{ tenant: 'acme', partner: 'dsp-x', url: `http://127.0.0.1:${(dsp.address() as AddressInfo).port}/upload`, segments: ['pros'] }]),
-    PULSE_API_KEYS: JSON.stringify([
-      { key: ADMIN, tenant: 'acme', scopes: ['*'] },
-      { key: EXCHANGE, tenant: 'acme', scopes: ['outcomes:write'] },
-      { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
-      { key: OTHER, tenant: 'globex', scopes: ['*'] },
-    ]),
-  });
-  const pkg = loadPulseGrpc();
-  started = {
-    pulse,
-    outcomes: new pkg.pulse.v1.OutcomeService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()),
-    frequency: new pkg.pulse.v1.FrequencyService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()),
-  };
 });
 
 t.teardown(async () => {
-  if (started !== undefined) {
-    started.outcomes.close();
-    started.frequency.close();
-    await started.pulse.stop('SIGKILL');
-  }
   await new Promise((r) => (partner === undefined ? r(undefined) : partner.close(r)));
-  await cleanupNamespace(ns);
-  dir.remove();
 });
 
-function call<Res>(client: grpc.Client, method: string, req: unknown, key: string): Promise<Res> {
-  const fn = (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[method];
-  return new Promise((resolve, reject) => fn?.call(client, req, bearer(key), (e, r) => (e ? reject(e) : resolve(r))));
-}
-const report = (list: Outcome[], key = EXCHANGE) => call<ReportOutcomesResponse__Output>(running().outcomes, 'ReportOutcomes', { outcomes: list }, key);
+const e2e = startE2e(t, {
+  prefix: 'e2eo',
+  env: () => ({
+    PULSE_AUDIENCE_PUSH: JSON.stringify([{ tenant: 'acme', partner: 'dsp-x', url: `http://127.0.0.1:${(partner?.address() as AddressInfo).port}/upload`, segments: ['pros'] }]),
+  }),
+  keys: [
+    { key: ADMIN, tenant: 'acme', scopes: ['*'] },
+    { key: EXCHANGE, tenant: 'acme', scopes: ['outcomes:write'] },
+    { key: BIDDER, tenant: 'acme', scopes: ['targeting:read'] },
+    { key: OTHER, tenant: 'globex', scopes: ['*'] },
+  ],
+});
+
+const report = (list: Outcome[], key = EXCHANGE) => e2e.call<ReportOutcomesResponse__Output>('OutcomeService', 'ReportOutcomes', { outcomes: list }, key);
 
 async function sql<T>(query: string): Promise<T[]> {
-  const res = await fetch(`http://127.0.0.1:${running().pulse.httpPort}/v1/sql`, {
+  const res = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/v1/sql`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ query }),
   });
   const body = (await res.json()) as { rows: T[] };
@@ -87,13 +64,8 @@ const common = { auctionId: 'auc-1', campaignId: 'camp-1', creativeId: 'cr-1', s
 const person = [{ type: 'user_id', id: 'buyer-1' }];
 
 void t.test('bids, wins, losses, impressions and clicks are recorded once, retries included', async (t) => {
-  const nc = await connect({ servers: NATS_URL });
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  await jetstream(nc).publish(`${ns}.events.acme`, JSON.stringify({ type: 'identify', messageId: 'o-1', userId: 'buyer-1', traits: {}, timestamp: new Date(now - 60_000).toISOString() }), { headers: h });
-  await nc.close();
-  const c = grpcClients(running().pulse.grpcPort);
-  t.teardown(() => c.close());
+  await e2e.publish('acme', { type: 'identify', messageId: 'o-1', userId: 'buyer-1', traits: {}, timestamp: new Date(now - 60_000).toISOString() });
+  const c = e2e.clients;
   const profile = await eventually(() => c.getProfile({ identifiers: person }, bearer(ADMIN)).catch(() => undefined), 20_000, 'the profile');
 
   const batch: Outcome[] = [
@@ -121,7 +93,7 @@ void t.test('bids, wins, losses, impressions and clicks are recorded once, retri
 
   const rows = await sql<{ kind: string; id: string; n: string; profile_id: string; price: number; currency: string; loss_reason: number; deal_id: string }>(
     `SELECT kind, id, count() AS n, any(profile_id) AS profile_id, any(price) AS price, any(currency) AS currency, any(loss_reason) AS loss_reason, any(deal_id) AS deal_id
-     FROM ${ns}.outcomes WHERE tenant = 'acme' GROUP BY kind, id ORDER BY kind, id`);
+     FROM ${e2e.ns}.outcomes WHERE tenant = 'acme' GROUP BY kind, id ORDER BY kind, id`);
   t.same(rows.map((r) => [r.kind, r.id, Number(r.n)]), [
     ['bid', 'bid-1', 1], ['click', 'click-1', 1], ['click', 'click-2', 1], ['impression', 'imp-1', 1], ['loss', 'bid-2', 1], ['win', 'bid-1', 1],
   ], 'every outcome is in the table exactly once');
@@ -132,8 +104,8 @@ void t.test('bids, wins, losses, impressions and clicks are recorded once, retri
 });
 
 void t.test('reported impressions count toward caps, through the running process', async (t) => {
-  await call(running().frequency, 'SetCap', { id: 'camp1-once', scope: 'CAP_SCOPE_CAMPAIGN', target: 'camp-1', limit: 1, windowSeconds: 3600 }, ADMIN);
-  const r = await call<CheckCapsResponse__Output>(running().frequency, 'CheckCaps', { identifiers: person, campaignIds: ['camp-1'] }, BIDDER);
+  await e2e.call('FrequencyService', 'SetCap', { id: 'camp1-once', scope: 'CAP_SCOPE_CAMPAIGN', target: 'camp-1', limit: 1, windowSeconds: 3600 }, ADMIN);
+  const r = await e2e.call<CheckCapsResponse__Output>('FrequencyService', 'CheckCaps', { identifiers: person, campaignIds: ['camp-1'] }, BIDDER);
   t.same({ capped: r.cappedCampaigns, count: r.caps[0]?.count }, { capped: ['camp-1'], count: 1 }, 'imp-1, reported three times, counted once');
 });
 
@@ -145,18 +117,12 @@ void t.test('outcomes need scope outcomes:write and stay within the tenant', asy
 });
 
 void t.test('segment changes are pushed to the configured DSP in its user ids (user sync first)', async (t) => {
-  const { pulse } = running();
-  const synced = await fetch(`http://127.0.0.1:${pulse.httpPort}/v1/sync?writeKey=${ADMIN}&partner=dsp-x&uid=DSP-USER-9`, {
+  const synced = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/v1/sync?writeKey=${ADMIN}&partner=dsp-x&uid=DSP-USER-9`, {
     headers: { cookie: 'ajs_anonymous_id=%22visitor-9%22' },
   });
   t.same(await synced.json(), { synced: true }, 'the sync pixel stores the partner uid against the analytics.js anonymous id');
-  const c = grpcClients(pulse.grpcPort);
-  t.teardown(() => c.close());
-  const nc = await connect({ servers: NATS_URL });
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  await jetstream(nc).publish(`${ns}.events.acme`, JSON.stringify({ type: 'identify', messageId: 'o-9', anonymousId: 'visitor-9', traits: { plan: 'pro' }, timestamp: new Date().toISOString() }), { headers: h });
-  await nc.close();
+  const c = e2e.clients;
+  await e2e.publish('acme', { type: 'identify', messageId: 'o-9', anonymousId: 'visitor-9', traits: { plan: 'pro' }, timestamp: new Date().toISOString() });
   await eventually(() => c.getProfile({ identifiers: [{ type: 'anonymous_id', id: 'visitor-9' }] }, bearer(ADMIN)).catch(() => undefined), 20_000, 'the profile');
   // Created after the profile exists, the segment's backfill makes the person enter it.
   await c.createSegment({ id: 'pros', name: 'Pros', rule: '{"trait":"plan","op":"eq","value":"pro"}' }, bearer(ADMIN));
@@ -165,6 +131,6 @@ void t.test('segment changes are pushed to the configured DSP in its user ids (u
     return all.length > 0 ? all : undefined;
   }, 20_000, 'the DSP to receive the segment');
   t.same(updates.map((u) => [u.uid, u.segment, u.action]), [['DSP-USER-9', 'pros', 'add']]);
-  const status = await fetch(`http://127.0.0.1:${pulse.httpPort}/v1/push/status`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const status = await fetch(`http://127.0.0.1:${e2e.pulse.httpPort}/v1/push/status`, { headers: { authorization: `Bearer ${ADMIN}` } });
   t.match(await status.json(), { partners: { 'dsp-x': { updates: 1, failures: undefined } } });
 });

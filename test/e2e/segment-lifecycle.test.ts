@@ -1,9 +1,5 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
-import { loadPulseGrpc } from '../../src/infra/proto.ts';
 import type { BackfillStatus__Output } from '../../src/gen/pulse/v1/BackfillStatus.ts';
 import type { EstimateSegmentResponse__Output } from '../../src/gen/pulse/v1/EstimateSegmentResponse.ts';
 import type { ExplainSegmentResponse__Output } from '../../src/gen/pulse/v1/ExplainSegmentResponse.ts';
@@ -11,57 +7,22 @@ import type { ListSegmentVersionsResponse__Output } from '../../src/gen/pulse/v1
 import type { Profile__Output } from '../../src/gen/pulse/v1/Profile.ts';
 import type { Segment__Output } from '../../src/gen/pulse/v1/Segment.ts';
 import type { ValidateRuleResponse__Output } from '../../src/gen/pulse/v1/ValidateRuleResponse.ts';
-import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
 
-const ns = uniqueNamespace('e2e');
-const dir = tempDir();
 const ADMIN = 'admin-key-for-lifecycle-01';
 const PROFILES = 3000;
 const DAY = 86_400_000;
-let pulse: PulseProcess;
-let nc: NatsConnection;
-let redis: Redis;
-let rpc: <T>(method: string, req: object) => Promise<T>;
-let closeClient: () => void;
-
-t.before(async () => {
-  pulse = await startPulseProcess({
-    PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: JSON.stringify([{ key: ADMIN, tenant: 'acme', scopes: ['*'] }]),
-  });
-  nc = await connect({ servers: NATS_URL });
-  redis = new Redis(REDIS_URL);
-  const pkg = loadPulseGrpc();
-  const client = new pkg.pulse.v1.SegmentService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure());
-  const profiles = new pkg.pulse.v1.ProfileService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure());
-  rpc = <T>(method: string, req: object) => new Promise<T>((resolve, reject) => {
-    const target = method === 'GetProfile' ? profiles : client;
-    const fn = (target as unknown as Record<string, (r: object, m: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: T) => void) => void>)[method];
-    if (fn === undefined) throw new Error(`no method ${method}`);
-    fn.call(target, req, bearer(ADMIN), (err, res) => (err ? reject(err) : resolve(res)));
-  });
-  closeClient = () => { client.close(); profiles.close(); };
-});
-
-t.teardown(async () => {
-  closeClient();
-  await nc.close();
-  await redis.quit();
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
-});
+const e2e = startE2e(t, { prefix: 'e2e', keys: [{ key: ADMIN, tenant: 'acme', scopes: ['*'] }] });
+const rpc = <T>(method: string, req: object) => e2e.call<T>(method === 'GetProfile' ? 'ProfileService' : 'SegmentService', method, req, ADMIN);
 
 let published = 0;
 async function publish(events: readonly Record<string, unknown>[]): Promise<void> {
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  h.set('Nats-Msg-Id', `${ns}-batch-${++published}`);
-  await jetstream(nc).publish(`${ns}.events.acme`, JSON.stringify({ batch: events }), { headers: h });
+  await e2e.publish('acme', events, { msgID: `${e2e.ns}-batch-${++published}` });
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const key = (rest: string): string => `${ns}:{acme}:${rest}`;
+const key = (rest: string): string => `${e2e.ns}:{acme}:${rest}`;
 
 /**
  * Waits until everything published so far is fully processed (Redis and ClickHouse): batches are
@@ -72,7 +33,7 @@ async function drained(): Promise<void> {
   for (const n of [1, 2]) {
     const marker = `marker-${published}-${n}`;
     await publish([{ type: 'identify', messageId: marker, userId: marker, traits: {}, timestamp: iso(Date.now()) }]);
-    await eventually(async () => ((await redis.exists(key(`id:user_id:${marker}`))) === 1 ? true : undefined), 30_000, `marker ${marker}`);
+    await eventually(async () => ((await e2e.redis.exists(key(`id:user_id:${marker}`))) === 1 ? true : undefined), 30_000, `marker ${marker}`);
   }
 }
 
@@ -86,7 +47,7 @@ async function backfillDone(id: string): Promise<BackfillStatus__Output> {
 
 /** Profile ids of users u-<i>, by i. */
 async function profileIds(): Promise<string[]> {
-  const p = redis.pipeline();
+  const p = e2e.redis.pipeline();
   for (let i = 0; i < PROFILES; i++) p.get(key(`id:user_id:u-${i}`));
   return ((await p.exec()) ?? []).map(([, v]) => String(v));
 }
@@ -122,7 +83,7 @@ void t.test('Create, Update and versions; an update is backfilled and members le
   t.ok(created.backfill, 'the backfill is scheduled at once');
   const first = await backfillDone('tiered');
   t.equal(first.profilesDone, String(PROFILES + 2), 'every profile (and the 2 drain markers) evaluated');
-  t.equal(await redis.scard(key('seg:tiered:members')), PROFILES / 2, 'profiles that existed before the segment entered it without new events');
+  t.equal(await e2e.redis.scard(key('seg:tiered:members')), PROFILES / 2, 'profiles that existed before the segment entered it without new events');
 
   const updated = await rpc<Segment__Output>('UpdateSegment', { id: 'tiered', name: 'Tier 8+', rule: 'tier >= 8' });
   t.equal(updated.version, '2');
@@ -136,9 +97,9 @@ void t.test('Create, Update and versions; an update is backfilled and members le
   const second = await backfillDone('tiered');
   t.equal(second.version, '2');
   t.equal(second.exited, String(PROFILES * 3 / 10), 'tiers 5-7 left');
-  t.equal(await redis.scard(key('seg:tiered:members')), PROFILES / 5);
+  t.equal(await e2e.redis.scard(key('seg:tiered:members')), PROFILES / 5);
 
-  const cli = await runCli(['segments', 'backfill', '--id', 'tiered'], pulse.env);
+  const cli = await e2e.cli(['segments', 'backfill', '--id', 'tiered']);
   t.equal(cli.code, 0, cli.stderr);
   t.match(cli.stdout, new RegExp(`done v2: ${PROFILES + 2}/${PROFILES + 2} profiles, 0 entered, ${PROFILES * 3 / 10} exited`));
 
@@ -218,10 +179,10 @@ void t.test('a backfill reads windowed history from ClickHouse while events keep
   await drained();
 
   const ids = await profileIds();
-  const members = new Set(await redis.smembers(key('seg:pro:members')));
+  const members = new Set(await e2e.redis.smembers(key('seg:pro:members')));
   const wrong = ids.filter((pid, i) => members.has(pid) !== (plans.get(i) === 'pro'));
   t.same(wrong, [], 'membership matches every profile\'s latest plan');
-  const buyerIds = new Set(await redis.smembers(key('seg:buyers:members')));
+  const buyerIds = new Set(await e2e.redis.smembers(key('seg:buyers:members')));
   t.same([...buyerIds].sort(), ids.slice(0, 100).filter((_, i) => i % 2 === 0 || i === 1).sort(), 'exactly the even buyers, and u-1 after its new purchase');
 });
 
@@ -243,5 +204,5 @@ void t.test('Explain says which conditions held and what they saw', async (t) =>
 void t.test('Delete forgets versions and progress', async (t) => {
   await rpc('DeleteSegment', { id: 'tiered' });
   await t.rejects(rpc('ListSegmentVersions', { id: 'tiered' }), { code: grpc.status.NOT_FOUND });
-  t.equal(await redis.exists(key('segdef:tiered:versions'), key('segdef:tiered:backfill')), 0);
+  t.equal(await e2e.redis.exists(key('segdef:tiered:versions'), key('segdef:tiered:backfill')), 0);
 });

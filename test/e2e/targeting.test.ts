@@ -1,17 +1,13 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
-import { loadPulseGrpc } from '../../src/infra/proto.ts';
 import type { AudienceAnswer__Output } from '../../src/gen/pulse/v1/AudienceAnswer.ts';
 import type { BatchGetAudienceRequest } from '../../src/gen/pulse/v1/BatchGetAudienceRequest.ts';
 import type { BatchGetAudienceResponse__Output } from '../../src/gen/pulse/v1/BatchGetAudienceResponse.ts';
-import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, runCli, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('tgt');
-const dir = tempDir();
 // The fixtures' TC string: purposes 1-4 and 7, vendor consent for 123 and 456, purpose 4
 // forbidden to 456 by a publisher restriction (test/fixtures/openrtb/README.md).
 const TC = 'CP6ywkAP6ywkAEsACBENBkFAAPIAAEIAAAYgDkQAgA9gHIAxWACAxUAEQABAOQAA.IGKwAwA9gHIAYqAA';
@@ -24,39 +20,31 @@ const K = {
   globexAdmin: 'globex-admin-key-0000001',
   globexDsp: 'globex-dsp-a-key-0000001',
 };
-const keys = JSON.stringify([
-  { key: K.admin, tenant: 'acme', scopes: ['*'] },
-  { key: K.dspA, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: 123 } },
-  { key: K.dspB, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-b', iabVendorId: 456 } },
-  { key: K.dspC, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-c', iabVendorId: 123 } },
-  { key: K.limited, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: 123 }, rateLimit: 5 },
-  { key: K.globexAdmin, tenant: 'globex', scopes: ['*'] },
-  { key: K.globexDsp, tenant: 'globex', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: 123 } },
-]);
+const e2e = startE2e(t, {
+  prefix: 'tgt',
+  keys: [
+    { key: K.admin, tenant: 'acme', scopes: ['*'] },
+    { key: K.dspA, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: 123 } },
+    { key: K.dspB, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-b', iabVendorId: 456 } },
+    { key: K.dspC, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-c', iabVendorId: 123 } },
+    { key: K.limited, tenant: 'acme', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: 123 }, rateLimit: 5 },
+    { key: K.globexAdmin, tenant: 'globex', scopes: ['*'] },
+    { key: K.globexDsp, tenant: 'globex', scopes: ['targeting:read'], partner: { id: 'dsp-a', iabVendorId: 123 } },
+  ],
+  env: { PULSE_TARGETING: '{"acme": {"dataName": "acme.example", "segtax": 650}}' },
+});
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/openrtb/${name}`, import.meta.url));
 
-let pulse: PulseProcess;
-let nc: NatsConnection;
-type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
-let targeting: Client;
-let sharingClient: Client;
-
-function call<Res>(client: Client, method: string, req: object, key: string): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const fn = client[method] as (r: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
-    fn.call(client, req, bearer(key), (err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
-
 interface Audience { profileId: string; segments: { id: string; name: string; taxonomyId: string }[] }
-const audience = (key: string, req: object) => call<Audience>(targeting, 'GetAudience', req, key);
-const enrichCall = (key: string, bytes: Buffer) => call<{ openrtbJson: Buffer; enriched: boolean }>(targeting, 'EnrichBidRequest', { openrtbJson: bytes }, key);
+const audience = (key: string, req: object) => e2e.call<Audience>('TargetingService', 'GetAudience', req, key);
+const enrichCall = (key: string, bytes: Buffer) => e2e.call<{ openrtbJson: Buffer; enriched: boolean }>('TargetingService', 'EnrichBidRequest', { openrtbJson: bytes }, key);
+const sharing = <Res>(method: string, req: object, key: string) => e2e.call<Res>('DataSharingService', method, req, key);
 const ids = (a: Audience) => a.segments.map((s) => s.id);
 
 /** Sends `messages` on one BatchGetAudience stream and collects the responses. */
 function batch(key: string, messages: BatchGetAudienceRequest[]): Promise<BatchGetAudienceResponse__Output[]> {
   return new Promise((resolve, reject) => {
-    const stream = (targeting['BatchGetAudience'] as (md: grpc.Metadata) => grpc.ClientDuplexStream<BatchGetAudienceRequest, BatchGetAudienceResponse__Output>).call(targeting, bearer(key));
+    const stream = e2e.service('TargetingService').BatchGetAudience(bearer(key));
     const out: BatchGetAudienceResponse__Output[] = [];
     stream.on('data', (r: BatchGetAudienceResponse__Output) => out.push(r));
     stream.on('error', reject);
@@ -66,47 +54,25 @@ function batch(key: string, messages: BatchGetAudienceRequest[]): Promise<BatchG
   });
 }
 
-async function publish(tenant: string, event: Record<string, unknown>): Promise<void> {
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  await jetstream(nc).publish(`${ns}.events.${tenant}`, JSON.stringify(event), { headers: h, msgID: String(event['messageId']) });
-}
-
 t.before(async () => {
-  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: keys, PULSE_TARGETING: '{"acme": {"dataName": "acme.example", "segtax": 650}}' });
-  nc = await connect({ servers: NATS_URL });
-  const pkg = loadPulseGrpc();
-  targeting = new pkg.pulse.v1.TargetingService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()) as unknown as Client;
-  sharingClient = new pkg.pulse.v1.DataSharingService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()) as unknown as Client;
-  const segments = new pkg.pulse.v1.SegmentService(`127.0.0.1:${pulse.grpcPort}`, grpc.credentials.createInsecure()) as unknown as Client;
   for (const tenantKey of [K.admin, K.globexAdmin]) {
-    await call(segments, 'CreateSegment', { id: 'sports', name: 'Sports fans', rule: '{"trait":"interest","op":"eq","value":"sports"}' }, tenantKey);
-    await call(segments, 'CreateSegment', { id: 'autos', name: 'Car owners', rule: '{"trait":"car","op":"eq","value":"yes"}' }, tenantKey);
+    await e2e.call('SegmentService', 'CreateSegment', { id: 'sports', name: 'Sports fans', rule: '{"trait":"interest","op":"eq","value":"sports"}' }, tenantKey);
+    await e2e.call('SegmentService', 'CreateSegment', { id: 'autos', name: 'Car owners', rule: '{"trait":"car","op":"eq","value":"yes"}' }, tenantKey);
   }
-  segments.close();
-  await call(sharingClient, 'SetSegmentTaxonomy', { segmentId: 'sports', taxonomyId: '243' }, K.admin);
+  await sharing('SetSegmentTaxonomy', { segmentId: 'sports', taxonomyId: '243' }, K.admin);
   const traits = { interest: 'sports', car: 'yes' };
   const at = '2026-11-01T10:00:00.000Z';
-  await publish('acme', { type: 'identify', messageId: 'u1', userId: 'u1', traits, timestamp: at });
-  await publish('acme', { type: 'identify', messageId: 'u2', userId: 'u2', traits, timestamp: at, context: { consent: { tcf: TC } } });
-  await publish('acme', { type: 'identify', messageId: 'de', userId: 'u-de', traits, timestamp: at, context: { externalIds: [{ type: 'partner:id5', id: 'ID5*de7e7e7e7e' }] } });
-  await publish('acme', { type: 'identify', messageId: 'banner', userId: 'u-banner', traits, timestamp: at, context: { externalIds: [{ type: 'partner:dsp-a', id: 'dsp-user-5f1c2a' }] } });
-  await publish('acme', { type: 'identify', messageId: 'kid', userId: 'u-kid', traits, timestamp: at, context: { externalIds: [{ type: 'partner:dsp-a', id: 'dsp-kid-1' }] } });
-  await publish('acme', { type: 'identify', messageId: 'ca', userId: 'u-ca', traits, timestamp: at, context: { externalIds: [{ type: 'partner:dsp-a', id: 'exchange-uid-ca-3' }] } });
-  await publish('acme', { type: 'identify', messageId: 'audio', userId: 'u-audio', traits, timestamp: at, context: { externalIds: [{ type: 'gaid', id: '6d92078a-8246-4ba4-ae5b-76104861e7dc' }] } });
-  await publish('globex', { type: 'identify', messageId: 'g1', userId: 'g1', traits, timestamp: at });
+  await e2e.publish('acme', { type: 'identify', messageId: 'u1', userId: 'u1', traits, timestamp: at });
+  await e2e.publish('acme', { type: 'identify', messageId: 'u2', userId: 'u2', traits, timestamp: at, context: { consent: { tcf: TC } } });
+  await e2e.publish('acme', { type: 'identify', messageId: 'de', userId: 'u-de', traits, timestamp: at, context: { externalIds: [{ type: 'partner:id5', id: 'ID5*de7e7e7e7e' }] } });
+  await e2e.publish('acme', { type: 'identify', messageId: 'banner', userId: 'u-banner', traits, timestamp: at, context: { externalIds: [{ type: 'partner:dsp-a', id: 'dsp-user-5f1c2a' }] } });
+  await e2e.publish('acme', { type: 'identify', messageId: 'kid', userId: 'u-kid', traits, timestamp: at, context: { externalIds: [{ type: 'partner:dsp-a', id: 'dsp-kid-1' }] } });
+  await e2e.publish('acme', { type: 'identify', messageId: 'ca', userId: 'u-ca', traits, timestamp: at, context: { externalIds: [{ type: 'partner:dsp-a', id: 'exchange-uid-ca-3' }] } });
+  await e2e.publish('acme', { type: 'identify', messageId: 'audio', userId: 'u-audio', traits, timestamp: at, context: { externalIds: [{ type: 'gaid', id: '6d92078a-8246-4ba4-ae5b-76104861e7dc' }] } });
+  await e2e.publish('globex', { type: 'identify', messageId: 'g1', userId: 'g1', traits, timestamp: at });
   for (const [tenantKey, id] of [[K.admin, 'u-audio'], [K.admin, 'u-ca'], [K.globexAdmin, 'g1']] as const) {
     await eventually(async () => ((await audience(tenantKey, { identifiers: [{ type: 'user_id', id }] })).segments.length === 2 ? true : undefined), 30_000, `${id} in both segments`);
   }
-});
-
-t.teardown(async () => {
-  targeting.close();
-  sharingClient.close();
-  await nc.close();
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
 });
 
 void t.test('data-sharing agreements filter what each partner sees, and every change is recorded', async (t) => {
@@ -115,11 +81,11 @@ void t.test('data-sharing agreements filter what each partner sees, and every ch
   t.same(first.segments, [{ id: 'autos', name: 'Car owners', taxonomyId: '' }, { id: 'sports', name: 'Sports fans', taxonomyId: '243' }], 'a first-party key sees every segment, with taxonomy ids');
   t.same(await audience(K.dspA, u1), { profileId: '', segments: [] }, 'a partner without an agreement sees nothing, not even the profile id');
 
-  const sub = nc.subscribe(`${ns}.changes.acme.sharing`, { max: 2 });
+  const sub = e2e.nc.subscribe(`${e2e.ns}.changes.acme.sharing`, { max: 2 });
   const announced = (async () => { const out: unknown[] = []; for await (const m of sub) out.push(m.json()); return out; })();
-  const set = await call<{ partner: string; all: boolean; segmentIds: string[] }>(sharingClient, 'SetSharing', { partner: 'dsp-a', segmentIds: ['sports', 'sports'] }, K.admin);
+  const set = await sharing<{ partner: string; all: boolean; segmentIds: string[] }>('SetSharing', { partner: 'dsp-a', segmentIds: ['sports', 'sports'] }, K.admin);
   t.same(set, { partner: 'dsp-a', all: false, segmentIds: ['sports'] });
-  const cli = await runCli(['sharing', 'set', '--partner', 'dsp-b', '--all'], pulse.env);
+  const cli = await e2e.cli(['sharing', 'set', '--partner', 'dsp-b', '--all']);
   t.equal(cli.code, 0, cli.stderr);
   t.match(cli.stdout, /"all": true/);
   t.match(await announced, [{ partner: 'dsp-a', after: { segmentIds: ['sports'] } }, { partner: 'dsp-b', after: { all: true } }], 'changes are published on <ns>.changes.acme.sharing');
@@ -128,12 +94,12 @@ void t.test('data-sharing agreements filter what each partner sees, and every ch
   t.same(ids(await audience(K.dspA, u1)), ['sports'], 'dsp-a sees only the shared segment');
   t.same(ids(await audience(K.dspB, u1)), ['autos', 'sports'], 'dsp-b shares all');
   t.same(ids(await audience(K.dspC, u1)), [], 'dsp-c still nothing');
-  await t.rejects(call(sharingClient, 'SetSharing', { partner: 'dsp-a', all: true }, K.dspA), { code: grpc.status.PERMISSION_DENIED }, 'a partner cannot change agreements');
-  await t.rejects(call(sharingClient, 'SetSharing', { partner: 'Bad Partner', all: true }, K.admin), { code: grpc.status.INVALID_ARGUMENT, details: /partner/ });
+  await t.rejects(sharing('SetSharing', { partner: 'dsp-a', all: true }, K.dspA), { code: grpc.status.PERMISSION_DENIED }, 'a partner cannot change agreements');
+  await t.rejects(sharing('SetSharing', { partner: 'Bad Partner', all: true }, K.admin), { code: grpc.status.INVALID_ARGUMENT, details: /partner/ });
 
-  const list = await call<{ agreements: unknown[] }>(sharingClient, 'ListSharing', {}, K.admin);
+  const list = await sharing<{ agreements: unknown[] }>('ListSharing', {}, K.admin);
   t.same(list.agreements, [{ partner: 'dsp-a', all: false, segmentIds: ['sports'] }, { partner: 'dsp-b', all: true, segmentIds: [] }]);
-  const sql = await runCli(['sql', `SELECT partner, after_all, after_segments, added, removed FROM ${ns}.sharing_audit WHERE tenant = 'acme' ORDER BY at`], pulse.env);
+  const sql = await e2e.cli(['sql', `SELECT partner, after_all, after_segments, added, removed FROM ${e2e.ns}.sharing_audit WHERE tenant = 'acme' ORDER BY at`]);
   t.equal(sql.code, 0, sql.stderr);
   t.match(sql.stdout, /dsp-a\s+\|\s+0\s+\|\s+\["sports"\]\s+\|\s+\["sports"\]\s+\|\s+\[\]/);
   t.match(sql.stdout, /dsp-b\s+\|\s+1\s+\|\s+\[\]\s+\|\s+\["\*"\]/);
@@ -169,13 +135,13 @@ void t.test('BatchGetAudience answers every lookup of every message with its id,
   t.match(answers.get('bad'), { error: /lookups\[3\]\.identifiers\[0\]: unknown identifier type/, segments: [] }, 'a bad lookup carries its error, the others are answered');
   t.same(answers.get('gdpr0')?.segments.map((s) => s.id), ['autos', 'sports'], 'per-lookup privacy signals');
   await t.rejects(batch('no-such-key-000000000000', [{ lookups: lookups(1, 0) }]), { code: grpc.status.UNAUTHENTICATED });
-  const metrics = await (await fetch(`http://127.0.0.1:${pulse.httpPort}/metrics`)).text();
+  const metrics = await e2e.metrics();
   t.match(metrics, /pulse_grpc_handler_seconds_count\{method="BatchGetAudience",code="OK"\} [1-9]/, 'each message is timed');
   t.match(metrics, /pulse_grpc_handler_seconds_count\{method="BatchGetAudience\/item",code="OK"\} [1-9]/, 'and the time per lookup');
 });
 
 void t.test('EnrichBidRequest enriches OpenRTB 2.6 requests of several kinds for the calling partner', async (t) => {
-  await call(sharingClient, 'SetSharing', { partner: 'dsp-a', all: true }, K.admin);
+  await sharing('SetSharing', { partner: 'dsp-a', all: true }, K.admin);
   await eventually(async () => (ids(await audience(K.dspA, { identifiers: [{ type: 'user_id', id: 'u1' }] })).length === 2 ? true : undefined), 5_000, 'sharing all');
 
   const gdpr = await enrichCall(K.dspA, fixture('gdpr-consent.json'));
@@ -211,7 +177,7 @@ void t.test('EnrichBidRequest enriches OpenRTB 2.6 requests of several kinds for
 });
 
 void t.test('no tenant can read another tenant\'s data', async (t) => {
-  await call(sharingClient, 'SetSharing', { partner: 'dsp-a', all: true }, K.globexAdmin);
+  await sharing('SetSharing', { partner: 'dsp-a', all: true }, K.globexAdmin);
   const acmeUser = { identifiers: [{ type: 'user_id', id: 'u1' }] };
   t.same(await audience(K.globexAdmin, acmeUser), { profileId: '', segments: [] }, 'GetAudience with globex\'s admin key finds no acme user');
   t.same(await audience(K.globexDsp, acmeUser), { profileId: '', segments: [] }, 'nor with globex\'s partner key (same partner id as acme\'s dsp-a)');
@@ -222,7 +188,7 @@ void t.test('no tenant can read another tenant\'s data', async (t) => {
     const r = await enrichCall(K.globexDsp, fixture(name));
     t.equal(r.enriched, false, `EnrichBidRequest of ${name} adds nothing of acme's`);
   }
-  const list = await call<{ agreements: { partner: string; all: boolean }[] }>(sharingClient, 'ListSharing', {}, K.globexAdmin);
+  const list = await sharing<{ agreements: { partner: string; all: boolean }[] }>('ListSharing', {}, K.globexAdmin);
   t.same(list.agreements, [{ partner: 'dsp-a', all: true, segmentIds: [] }], 'agreements are per tenant');
 });
 

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import type { ApiKey } from '../../src/auth/keys.ts';
@@ -64,6 +64,7 @@ export function startE2e(t: Lifecycle, options: E2eOptions): E2e {
   const dir = tempDir();
   const processes: PulseProcess[] = [];
   let nc: NatsConnection | undefined;
+  let js: JetStreamClient | undefined;
   let redis: Redis | undefined;
   let clients: ReturnType<typeof grpcClients> | undefined;
   let services = new Map<ServiceName, grpc.Client>();
@@ -104,6 +105,7 @@ export function startE2e(t: Lifecycle, options: E2eOptions): E2e {
     };
     await restart();
     nc = await connect({ servers: NATS_URL });
+    js = jetstream(nc);
   });
 
   t.teardown(async () => {
@@ -130,7 +132,7 @@ export function startE2e(t: Lifecycle, options: E2eOptions): E2e {
       const messageId = single?.['messageId'];
       const msgID = opts.msgID ?? (typeof messageId === 'string' ? messageId : undefined);
       const body = JSON.stringify(single ?? { batch: payload });
-      await jetstream(started(nc, 'nc')).publish(`${ns}.events.${tenant}`, body, msgID === undefined ? { headers: h } : { headers: h, msgID });
+      await started(js, 'publish').publish(`${ns}.events.${tenant}`, body, msgID === undefined ? { headers: h } : { headers: h, msgID });
     },
     cli: (args) => runCli(args, pulse().env),
     metrics: async () => (await fetch(`http://127.0.0.1:${pulse().httpPort}/metrics`)).text(),
