@@ -2,8 +2,8 @@ import type { Warehouse } from '../warehouse/port.ts';
 import { chDateTime, databaseOf } from '../warehouse/schema.ts';
 import type { PastMerge, StoredEvent, UnmergeHistory, UnmergeRecord } from './unmerge.ts';
 
-/** Message ids per mutation: the list is a bound parameter, kept to a modest size. */
-const MUTATION_CHUNK = 5_000;
+/** Characters of message ids per mutation: a bound parameter, which a server takes in the URL (1 MiB at most by default). */
+const MUTATION_CHARS = 256 * 1024;
 /** Rounds of the merge walk: far more than any real chain of merges. */
 const MAX_MERGE_DEPTH = 1_000;
 
@@ -74,12 +74,26 @@ export class ClickHouseUnmergeHistory implements UnmergeHistory {
   }
 
   async reattribute(tenant: string, from: readonly string[], to: string, messageIds: readonly string[]): Promise<void> {
-    for (let i = 0; i < messageIds.length; i += MUTATION_CHUNK) {
+    // Each mutation rewrites the profile_id column of the parts it touches: as few as the size allows.
+    const batches: string[][] = [];
+    let batch: string[] = [];
+    let chars = 0;
+    for (const id of messageIds) {
+      if (batch.length > 0 && chars + id.length > MUTATION_CHARS) {
+        batches.push(batch);
+        batch = [];
+        chars = 0;
+      }
+      batch.push(id);
+      chars += id.length + 4;
+    }
+    if (batch.length > 0) batches.push(batch);
+    for (const ids of batches) {
       await this.#warehouse.exec(
         `ALTER TABLE ${this.#db}.events UPDATE profile_id = {to:String}
          WHERE tenant = {tenant:String} AND profile_id IN {from:Array(String)} AND message_id IN {ids:Array(String)}
          SETTINGS mutations_sync = 2`,
-        { tenant, from, to, ids: messageIds.slice(i, i + MUTATION_CHUNK) },
+        { tenant, from, to, ids },
       );
     }
   }

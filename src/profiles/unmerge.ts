@@ -317,8 +317,7 @@ export class ProfileUnmerger {
         const allowed = gate.allowed.map((g) => g.profileEvent);
         const bySide = { a: allowed.filter((e) => sides.get(e.messageId) === 'a'), b: allowed.filter((e) => sides.get(e.messageId) === 'b') };
         const at = now();
-        await scratch.replay('a', bySide.a, features, at);
-        await scratch.replay('b', bySide.b, features, at);
+        await Promise.all([scratch.replay('a', bySide.a, features, at), scratch.replay('b', bySide.b, features, at)]);
         const outcome = await scratch.swap({
           profileId: pid, expectedVersion: snap.version, newProfileId, now: at, consentTrait: CONSENT_TRAIT, split: splitKeys,
           repoint: repointed(merges, bSet),
