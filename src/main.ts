@@ -127,7 +127,8 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         recordProfileChanges: async (tenant, events, results) => {
           await Promise.all([
             publishMerges(tenant, events, results), profileHistory.write(tenant, events, results),
-            segmentDefinitions.indexProfiles(tenant, results.filter((r) => !r.duplicate).map((r) => r.profileId)),
+            // Duplicates too: a crash between applying and indexing is repaired by the redelivery.
+            segmentDefinitions.indexProfiles(tenant, results.map((r) => r.profileId)),
           ]);
         },
       }, {
@@ -195,6 +196,9 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         seedFeatures: (tenant, events, needed, now) => features.record(tenant, events, needed, now), log: log.child({ component: 'backfill' }), batchSize: 500,
       });
       closers.push(() => backfills.stop());
+      // Backfills a stopped or crashed process left unfinished are taken over (every 10 s).
+      const stopResuming = backfills.watch(() => segments.tenants(), 10_000);
+      closers.push(() => { stopResuming(); return Promise.resolve(); });
       const unmergeLog = log.child({ component: 'unmerge' });
       const unmergeSegments = new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: unmergeLog, metrics, now: Date.now });
       const unmerger = new ProfileUnmerger({

@@ -49,24 +49,6 @@ export async function connectRedis(target: string | RedisTarget, name: string, o
   return redis;
 }
 
-/**
- * SCANs every key matching `match` in batches: on one server directly, on a cluster on every
- * master (SCAN only sees the node it runs on). Background walks only, never the hot path.
- */
-export async function* scanKeys(redis: RedisClient, match: string, count: number, type?: string): AsyncGenerator<string[]> {
-  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = type === undefined
-        ? await node.scan(cursor, 'MATCH', match, 'COUNT', count)
-        : await node.scan(cursor, 'MATCH', match, 'COUNT', count, 'TYPE', type);
-      cursor = next;
-      if (keys.length > 0) yield keys;
-    } while (cursor !== '0');
-  }
-}
-
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /** A Lua script file registered on a connection; ioredis runs it by SHA with a fallback to EVAL. */

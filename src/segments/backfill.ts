@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../infra/log.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { ClickHouseEventHistory, HistoryEvent } from './event-history.clickhouse.ts';
@@ -94,6 +95,8 @@ export interface BackfillDeps {
   readonly log: Logger;
   readonly batchSize: number;
   readonly now?: () => number;
+  /** How long a job's lease lasts unless renewed (default 30 s); renewed at a third of it. */
+  readonly leaseMs?: number;
 }
 
 /**
@@ -102,13 +105,61 @@ export interface BackfillDeps {
  * membership script as the processor's, fenced by the profile version the facts were read at, so a
  * backfill result never replaces one computed from a newer version of the profile. One job per
  * segment: a newer definition version cancels the older job.
+ *
+ * A job runs under a lease in Redis, renewed while it runs, so that one process runs it. A job
+ * whose process died (its progress still pending or running, its lease lapsed) is taken over by
+ * `resumeUnfinished`, which every API process calls on start and then periodically: the job starts
+ * over from the first profile (every write is idempotent and fenced, so nothing is counted twice
+ * in membership; the progress counts start again).
  */
 export class Backfills {
   readonly #deps: BackfillDeps;
   readonly #jobs = new Map<string, { cancelled: boolean; done: Promise<void> }>();
+  readonly #owner = `${process.pid}-${randomUUID()}`;
+  readonly #leaseMs: number;
 
   constructor(deps: BackfillDeps) {
     this.#deps = deps;
+    this.#leaseMs = deps.leaseMs ?? 30_000;
+  }
+
+  /**
+   * Takes over the unfinished backfills of `tenants` that no live process holds (a crash or a
+   * restart left them behind). Returns the segments it started, as `tenant/segment`.
+   */
+  async resumeUnfinished(tenants: readonly string[]): Promise<string[]> {
+    const started: string[] = [];
+    for (const tenant of tenants) {
+      for (const def of await this.#deps.definitions.orphanedBackfills(tenant)) {
+        if (this.#jobs.has(`${tenant}/${def.id}`)) continue;
+        // Two processes may find the same orphan: the lease decides which one takes it.
+        if (!(await this.#deps.definitions.claimBackfill(tenant, def.id, this.#owner, this.#leaseMs))) continue;
+        this.#deps.log.warn({ tenant, segment: def.id, version: def.version }, 'resuming a backfill its process left unfinished');
+        await this.start(tenant, def);
+        started.push(`${tenant}/${def.id}`);
+      }
+    }
+    return started;
+  }
+
+  /** Calls resumeUnfinished for `tenants()` now and every `everyMs`; returns the stop function. */
+  watch(tenants: () => Promise<string[]>, everyMs: number): () => void {
+    let busy = false;
+    const sweep = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await this.resumeUnfinished(await tenants());
+      } catch (err) {
+        this.#deps.log.warn({ err }, 'looking for unfinished backfills failed; trying again later');
+      } finally {
+        busy = false;
+      }
+    };
+    void sweep();
+    const timer = setInterval(() => void sweep(), everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Schedules the backfill of `def` (its progress is readable at once as `pending`). */
@@ -123,6 +174,14 @@ export class Backfills {
     job.done = (async () => {
       await previous?.done;
       if (job.cancelled) return;
+      const { definitions } = this.#deps;
+      // Another process runs this segment's backfill: the sweep retries once its lease lapses.
+      if (!(await definitions.claimBackfill(tenant, def.id, this.#owner, this.#leaseMs))) return;
+      const renew = setInterval(() => {
+        void definitions.claimBackfill(tenant, def.id, this.#owner, this.#leaseMs).then((held) => {
+          if (!held) job.cancelled = true;
+        }, () => undefined);
+      }, Math.max(10, Math.floor(this.#leaseMs / 3)));
       try {
         await this.#run(tenant, def, job);
       } catch (err) {
@@ -131,6 +190,8 @@ export class Backfills {
           await this.#deps.definitions.setProgress(tenant, def.id, { state: 'failed', finishedAt: this.#now(), error: err instanceof Error ? err.message : String(err) });
         }
       } finally {
+        clearInterval(renew);
+        await definitions.releaseBackfill(tenant, def.id, this.#owner).catch(() => undefined);
         if (this.#jobs.get(key) === job) this.#jobs.delete(key);
       }
     })();

@@ -1,5 +1,5 @@
 import { PulseError } from '../errors.ts';
-import { defineScript, execPipeline, scanKeys, type RedisClient, type Script } from '../infra/redis.ts';
+import { defineScript, execPipeline, type RedisClient, type Script } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
 import { SEGMENT_ID_PATTERN, type SegmentDefinition } from './model.ts';
 
@@ -40,11 +40,13 @@ export class RedisSegmentDefinitions {
   readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #update: Script;
+  readonly #lease: Script;
 
   constructor(redis: RedisClient, namespace: string) {
     this.#redis = redis;
     this.#namespace = namespace;
     this.#update = defineScript(redis, 'pulseSegmentUpdate', new URL('./definition-update.lua', import.meta.url), 1);
+    this.#lease = defineScript(redis, 'pulseBackfillLease', new URL('./backfill-lease.lua', import.meta.url), 1);
   }
 
   #prefix(tenant: string): string {
@@ -96,7 +98,40 @@ export class RedisSegmentDefinitions {
   /** Forgets the versions and backfill progress of a deleted segment. */
   async forget(tenant: string, id: string): Promise<void> {
     const base = `${this.#prefix(tenant)}${segmentKey(id)}`;
-    await this.#redis.del(`${base}:versions`, `${base}:backfill`);
+    await this.#redis.del(`${base}:versions`, `${base}:backfill`, `${base}:backfill-lease`);
+  }
+
+  /**
+   * Claims (or renews) the lease on running the segment's backfill for `owner` (a process), for
+   * `ms`; false when another owner holds it. A process that dies leaves the lease to lapse, and a
+   * live one then takes the job over (Backfills.resumeUnfinished).
+   */
+  async claimBackfill(tenant: string, id: string, owner: string, ms: number): Promise<boolean> {
+    return Number(await this.#lease.run([`${this.#prefix(tenant)}${segmentKey(id)}:backfill-lease`], [owner, ms])) === 1;
+  }
+
+  /** Gives the lease up, if `owner` still holds it. */
+  async releaseBackfill(tenant: string, id: string, owner: string): Promise<void> {
+    const key = `${this.#prefix(tenant)}${segmentKey(id)}:backfill-lease`;
+    if ((await this.#redis.get(key)) === owner) await this.#redis.del(key);
+  }
+
+  /**
+   * Backfills of the tenant's current definitions that never finished (pending or running, for the
+   * current version) and that no process holds the lease of: what a crashed process left behind.
+   */
+  async orphanedBackfills(tenant: string): Promise<SegmentVersion[]> {
+    const prefix = this.#prefix(tenant);
+    const defs = Object.values(await this.#redis.hgetall(`${prefix}segments`)).map((raw) => withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>));
+    if (defs.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const d of defs) pipeline.hmget(`${prefix}${segmentKey(d.id)}:backfill`, 'state', 'version').exists(`${prefix}${segmentKey(d.id)}:backfill-lease`);
+    const r = await execPipeline(pipeline);
+    return defs.filter((d, i) => {
+      const [state, version] = r[2 * i] as [string | null, string | null];
+      const leased = r[2 * i + 1] === 1;
+      return (state === 'pending' || state === 'running') && Number(version) === d.version && !leased;
+    });
   }
 
   /** Overwrites (part of) the backfill progress. */
@@ -151,24 +186,25 @@ export class RedisSegmentDefinitions {
   }
 
   /**
-   * Every live profile of the tenant in batches, found by SCAN over its `p:<id>` hashes (a
-   * background job's walk, never the hot path); what it finds is added to the profile index, and
-   * merged-away profiles are dropped from it.
+   * Every live profile of the tenant in batches, walked with SSCAN over the tenant's profile index
+   * (the processor adds every profile it applies an event to, duplicates included, so a crash
+   * between applying and indexing is repaired by the redelivery): the walk costs the tenant's size,
+   * not the whole keyspace's. Merged-away and erased profiles found on the way leave the index.
+   * A background job's walk, never the hot path; profiles added during the walk may or may not be
+   * seen (the real-time path evaluates them anyway).
    */
   async *scanProfiles(tenant: string, batch: number): AsyncGenerator<string[]> {
     const prefix = this.#prefix(tenant);
-    const match = `${escapeGlob(prefix)}p:*`;
-    for await (const keys of scanKeys(this.#redis, match, batch, 'hash')) {
-      const ids = keys.map((k) => k.slice(prefix.length + 2)).filter((id) => id !== '' && !id.includes(':'));
-      const checked = await this.#liveness(prefix, ids);
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.#redis.sscan(`${prefix}profiles`, cursor, 'COUNT', batch);
+      cursor = next;
+      const checked = await this.#liveness(prefix, [...new Set(ids)]);
       const live = checked.filter((c) => c.live).map((c) => c.id);
       const dead = checked.filter((c) => !c.live).map((c) => c.id);
-      const pipeline = this.#redis.pipeline();
-      if (live.length > 0) pipeline.sadd(`${prefix}profiles`, ...live);
-      if (dead.length > 0) pipeline.srem(`${prefix}profiles`, ...dead);
-      if (live.length > 0 || dead.length > 0) await execPipeline(pipeline);
+      if (dead.length > 0) await this.#redis.srem(`${prefix}profiles`, ...dead);
       if (live.length > 0) yield live;
-    }
+    } while (cursor !== '0');
   }
 
   /** Last seen (`p:<id>` last_seen) and stored membership (`p:<id>:segs`) of profiles, pipelined. */
@@ -186,9 +222,4 @@ export class RedisSegmentDefinitions {
 
 function withVersion(d: SegmentDefinition & Partial<SegmentVersion>): SegmentVersion {
   return { id: d.id, name: d.name, rule: d.rule, createdAt: d.createdAt, version: d.version ?? 1, updatedAt: d.updatedAt ?? d.createdAt };
-}
-
-/** Escapes SCAN MATCH glob characters (`{` and `}` of the hash tag are literal already). */
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, '\\$&');
 }
