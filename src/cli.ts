@@ -27,6 +27,7 @@ import { parseTimestamp } from './collection/event.ts';
 import { readRecords } from './collection/records.ts';
 import { parseTaxonomyMap, type TaxonomyMap } from './collection/taxonomy.ts';
 import { apiRecords, importThirdParty, type ThirdPartyReport } from './collection/third-party.ts';
+import { parseIdentifierKey } from './identity/identifier.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { connectRedis } from './infra/redis.ts';
 
@@ -43,6 +44,8 @@ const USAGE = `pulse <command>
   segments estimate (--rule R | --id ID)   size from a random sample, with a 95% interval
   segments explain --id ID (--profile PID | --identifier TYPE:ID)   which conditions held, with values
   segments backfill --id ID           follows the segment's backfill until it ends
+  profiles unmerge --identifier TYPE:ID --split TYPE:ID[,TYPE:ID...] [--allow-partial-history]
+                                     split identifiers off a wrongly merged profile; both sides are rebuilt from their events
   sharing set --partner P (--segments a,b | --all)   which segments a partner may receive (recorded in sharing_audit)
   sharing list | taxonomy --segment S --taxonomy NODE  agreements; map a segment to an IAB Audience Taxonomy node ('' removes)
   import <file> --tenant T --mapping M.json [--rejects PATH]
@@ -200,7 +203,7 @@ async function send(config: Config, tenant: string, json: string): Promise<numbe
   return 0;
 }
 
-type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService' | 'InventoryService';
+type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService' | 'InventoryService' | 'ProfileService';
 
 /** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
 /** Follows a segment's backfill, one progress line at a time, until it is done or failed. */
@@ -462,7 +465,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       role: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string' }, profile: { type: 'string' }, identifier: { type: 'string' },
       mapping: { type: 'string' }, rejects: { type: 'string' }, limit: { type: 'string' }, seq: { type: 'string' }, all: { type: 'boolean' },
       provider: { type: 'string' }, taxonomy: { type: 'string' }, api: { type: 'string' }, 'id-type': { type: 'string' }, 'as-of': { type: 'string' },
-      from: { type: 'string' }, to: { type: 'string' },
+      from: { type: 'string' }, to: { type: 'string' }, split: { type: 'string' }, 'allow-partial-history': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -532,6 +535,14 @@ export async function main(argv: readonly string[]): Promise<number> {
           return await grpcCall(config, 'segments explain', 'SegmentService', 'ExplainSegment', { id: values.id, profileId: values.profile ?? '', identifiers }, 'segments:read');
         }
         if (rest[0] === 'backfill' && values.id !== undefined) return await backfillProgress(config, values.id);
+        break;
+      case 'profiles':
+        if (rest[0] === 'unmerge' && values.identifier !== undefined && values.split !== undefined) {
+          return await grpcCall(config, 'profiles unmerge', 'ProfileService', 'UnmergeProfile', {
+            identifiers: [parseIdentifierKey(values.identifier)], split: values.split.split(',').map((s) => parseIdentifierKey(s.trim())),
+            allowPartialHistory: values['allow-partial-history'] === true,
+          }, 'profiles:write');
+        }
         break;
       case 'import':
         if (rest.length !== 1 || rest[0] === undefined || values.tenant === undefined || values.mapping === undefined) break;
