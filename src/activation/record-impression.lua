@@ -12,5 +12,12 @@ for i = 6, #ARGV do
   -- Nothing older than the longest window can count again: exact windows need no more.
   redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. ARGV[5])
   redis.call('PEXPIRE', k, keep)
+  -- A profile's zsets are listed in `p:<id>:fckeys`, so a merge (apply-event.lua) moves them.
+  local pid, rest = string.match(ARGV[i], '^fc:p:([^:]+):(.+)$')
+  if pid then
+    local listed = prefix .. 'p:' .. pid .. ':fckeys'
+    redis.call('SADD', listed, rest)
+    redis.call('PEXPIRE', listed, keep)
+  end
 end
 return 1

@@ -180,6 +180,18 @@ local function merge(survivor, loser)
     redis.call('DEL', lf)
     redis.call('SADD', sk .. ':fkeys', fid)
   end
+  -- Frequency-cap impressions counted on the loser count on the survivor (record-impression.lua
+  -- lists a profile's zsets in `:fckeys`); members are per impression id, so MAX de-duplicates.
+  for _, t in ipairs(redis.call('SMEMBERS', lk .. ':fckeys')) do
+    local sf, lf = prefix .. 'fc:p:' .. survivor .. ':' .. t, prefix .. 'fc:p:' .. loser .. ':' .. t
+    local keep = math.max(redis.call('PTTL', sf), redis.call('PTTL', lf))
+    if redis.call('ZUNIONSTORE', sf, 2, sf, lf, 'AGGREGATE', 'MAX') > 0 then
+      if keep > 0 then redis.call('PEXPIRE', sf, keep) end
+      redis.call('SADD', sk .. ':fckeys', t)
+      if keep > redis.call('PTTL', sk .. ':fckeys') then redis.call('PEXPIRE', sk .. ':fckeys', keep) end
+    end
+    redis.call('DEL', lf)
+  end
   -- All-time feature totals (`<featureId>|c|s|mn|mx|f|l`): counts and sums add, the rest keep the extreme.
   local totals = redis.call('HGETALL', lk .. ':ftotals')
   for i = 1, #totals, 2 do
@@ -211,7 +223,7 @@ local function merge(survivor, loser)
   if lm[3] and ((not sm[3]) or tonumber(lm[3]) > tonumber(sm[3])) then redis.call('HSET', sk, 'last_seen', lm[3]) end
   -- The survivor's version passes both, so a late evaluation of either is fenced off.
   if lm[4] then redis.call('HINCRBY', sk, 'version', lm[4]) end
-  redis.call('DEL', lk, lk .. ':ids', lk .. ':traits', lk .. ':tord', lk .. ':counts', lk .. ':computed', lk .. ':fkeys', lk .. ':ftotals', lk .. ':segs', lk .. ':nomerge')
+  redis.call('DEL', lk, lk .. ':ids', lk .. ':traits', lk .. ':tord', lk .. ':counts', lk .. ':computed', lk .. ':fkeys', lk .. ':ftotals', lk .. ':segs', lk .. ':nomerge', lk .. ':fckeys')
   redis.call('HSET', lk, 'merged_into', survivor)
   table.sort(moved)
   return {survivor, loser, table.concat(moved, '\n')}

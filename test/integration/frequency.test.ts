@@ -33,17 +33,14 @@ let warehouse: EmbeddedWarehouse;
 let server: GrpcServer;
 let outcomes: grpc.Client;
 let frequency: grpc.Client;
+let profiles: RedisProfileStore;
 
 t.before(async () => {
   redis = await connectRedis(REDIS_URL, 'frequency-test');
   warehouse = new EmbeddedWarehouse(dir.path);
   for (const ddl of schemaStatements(ns)) await warehouse.exec(ddl);
-  const profiles = new RedisProfileStore(redis, ns, 3600);
+  profiles = new RedisProfileStore(redis, ns, 3600);
   // One person on two devices: a phone (gaid) and a browser (cookie), linked by the login.
-  const event = (messageId: string, ids: PulseEvent['identifiers']): PulseEvent => ({
-    type: 'identify', messageId, timestamp: T0 - HOUR, userId: 'u-1', anonymousId: undefined, event: '',
-    properties: {}, traits: {}, context: {}, identifiers: ids, extra: {},
-  });
   await profiles.applyEvents('acme', [
     event('m-1', [{ type: 'user_id', id: 'u-1' }, { type: 'gaid', id: 'phone-1' }]),
     event('m-2', [{ type: 'user_id', id: 'u-1' }, { type: 'cookie', id: 'browser-1' }]),
@@ -86,6 +83,14 @@ function call<Res>(client: grpc.Client, method: string, req: unknown, key: strin
 const setCap = (cap: FrequencyCap, key = ADMIN) => call<FrequencyCap>(frequency, 'SetCap', cap, key);
 const check = (req: CheckCapsRequest, key = BIDDER) => call<CheckCapsResponse__Output>(frequency, 'CheckCaps', req, key);
 const report = (list: Outcome[], key = ADMIN) => call<ReportOutcomesResponse__Output>(outcomes, 'ReportOutcomes', { outcomes: list }, key);
+/** An identify event carrying `ids` (the profile store links them). */
+function event(messageId: string, ids: PulseEvent['identifiers'], at = T0 - HOUR): PulseEvent {
+  return {
+    type: 'identify', messageId, timestamp: at, userId: ids.find((i) => i.type === 'user_id')?.id, anonymousId: undefined, event: '',
+    properties: {}, traits: {}, context: {}, identifiers: ids, extra: {},
+  };
+}
+
 const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 const impression = (id: string, at: number, o: Partial<Outcome> = {}): Outcome => ({
   kind: 'OUTCOME_KIND_IMPRESSION', id, campaignId: 'camp-1', creativeId: 'cr-1', channel: 'web',
@@ -178,4 +183,26 @@ void t.test('caps are managed with scope admin and validated', async (t) => {
   t.same(await call(frequency, 'DeleteCap', { id: 'camp4-1' }, ADMIN), { deleted: true });
   t.same(await call(frequency, 'DeleteCap', { id: 'camp4-1' }, ADMIN), { deleted: false });
   await t.rejects(check({ identifiers: [] }), { code: grpc.status.INVALID_ARGUMENT, details: /identifiers/ });
+});
+
+void t.test('impressions counted on two profiles count together once a login merges them', async (t) => {
+  clock = T0;
+  await setCap({ id: 'camp7-2-per-day', scope: 'CAP_SCOPE_CAMPAIGN', target: 'camp-7', limit: 2, windowSeconds: 86_400 });
+  // Two devices not known to be one person yet: two profiles, one impression each.
+  await profiles.applyEvents('acme', [event('m-7a', [{ type: 'user_id', id: 'u-7' }, { type: 'gaid', id: 'phone-7' }], T0 - 2 * HOUR)]);
+  await profiles.applyEvents('acme', [event('m-7b', [{ type: 'cookie', id: 'browser-7' }], T0 - HOUR)]);
+  await report([
+    impression('imp-7-phone', T0 - 3000, { campaignId: 'camp-7', channel: 'mobile', identifiers: [{ type: 'gaid', id: 'phone-7' }] }),
+    impression('imp-7-browser', T0 - 2000, { campaignId: 'camp-7', channel: 'web', identifiers: [{ type: 'cookie', id: 'browser-7' }] }),
+  ]);
+  const req = { identifiers: [{ type: 'gaid', id: 'phone-7' }], campaignIds: ['camp-7'] };
+  const before = await check(req);
+  t.same({ count: before.caps[0]?.count, capped: before.cappedCampaigns }, { count: 1, capped: [] }, 'apart, each device has one impression');
+  const [linked] = await profiles.applyEvents('acme', [event('m-7c', [{ type: 'user_id', id: 'u-7' }, { type: 'cookie', id: 'browser-7' }], T0 - 1000)]);
+  t.equal(linked?.merges.length, 1, 'the login merged the browser profile into the phone\'s');
+  const after = await check(req);
+  t.same({ count: after.caps[0]?.count, capped: after.cappedCampaigns, profile: after.profileId }, { count: 2, capped: ['camp-7'], profile: linked?.profileId }, 'the merged profile carries both impressions');
+  const merged = linked?.merges[0]?.merged ?? '';
+  t.same(await redis.keys(`${ns}:{acme}:fc:p:${merged}:*`), [], 'nothing is left under the merged-away profile');
+  t.ok(await redis.pttl(`${ns}:{acme}:fc:p:${linked?.profileId ?? ''}:campaign:camp-7`) > 0, 'the moved zset keeps an expiry');
 });
