@@ -74,11 +74,10 @@ export function writeJson(root: string, startedAt: Date, data: unknown): string 
   return file;
 }
 
-const START = '<!-- bench:results:start (written by `npm run bench`; edits inside are replaced) -->';
-const END = '<!-- bench:results:end -->';
-
-/** Replaces the results block of bench/README.md, creating the README when missing. */
-export function updateReadme(root: string, block: string): string {
+/** Replaces a block of bench/README.md (`results`, or a phase's own, e.g. `segments`), creating the README when missing. */
+export function updateReadme(root: string, block: string, name = 'results'): string {
+  const START = `<!-- bench:${name}:start (written by \`npm run bench\`; edits inside are replaced) -->`;
+  const END = `<!-- bench:${name}:end -->`;
   const file = join(root, 'bench', 'README.md');
   const body = `${START}\n${block.trim()}\n${END}`;
   if (!existsSync(file)) {
