@@ -269,6 +269,8 @@ void t.test('unmerge rebuilds both sides exactly as their own events build them'
     kind: 'unmerge', profileId: alicePid, splitProfileId: bobPid, profileIds: [alicePid, bobPid], identifiers: ['anonymous_id:b-dev'],
     unmergeId: res.unmergeId, events: { profile: 4, split: 4 },
   });
+  const bobBefore = String(profileMsgs[0]?.['merged']);
+  t.equal((await main.profiles.get('acme', bobBefore))?.id, bobPid, 'Bob\'s profile id from before the fusion reads as his profile again');
   const segmentMsgs = published.filter((m) => m.subject === `${ns}.changes.acme.segment`).map((m) => m.body);
   for (const c of res.segmentChanges) {
     t.ok(segmentMsgs.some((m) => m['profileId'] === c.profileId && m['segmentId'] === c.segmentId && m['kind'] === c.kind), `${c.kind} ${c.segmentId} published`);
