@@ -7,6 +7,13 @@
 local prefix = KEYS[1]
 local pid, mid = ARGV[1], ARGV[2]
 local at, now, ttl, slack = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+-- A profile merged away since its event was applied (by another processor) hands its occurrences
+-- to the profile it was merged into: follow `merged_into` as apply-event.lua does.
+for _ = 1, 64 do
+  local into = redis.call('HGET', prefix .. 'p:' .. pid, 'merged_into')
+  if not into then break end
+  pid = into
+end
 local pk = prefix .. 'p:' .. pid
 local fresh = nil
 local i = 7

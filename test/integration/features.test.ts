@@ -83,3 +83,15 @@ void t.test('all-time totals count each event once, with sum, min, max, first an
   t.same(data?.total, { count: 4, sum: 52.5, min: 2.5, max: 40, first: base, last: base + 3 * HOUR }, 'redelivered events are not counted twice');
   t.equal(await redis.exists(`${ns}:{acme}:p:p2:f:${lifetime.id}`), 0, 'no zset for a total-only feature');
 });
+
+void t.test('occurrences recorded for a profile merged away meanwhile land on the profile it was merged into', async (t) => {
+  const store = new RedisFeatureStore(redis, ns, 3600);
+  const visits = only('count(Visit) in last 10 minutes >= 1');
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  // Another processor merged p-gone into p-live after this batch resolved its event to p-gone.
+  await redis.hset(`${ns}:{acme}:p:p-gone`, 'merged_into', 'p-live');
+  await store.record('acme', [{ profileId: 'p-gone', messageId: 'late-1', event: 'Visit', properties: {}, at: now - MIN }], [visits], now);
+  const read = await store.read('acme', ['p-live', 'p-gone'], [visits], now);
+  t.same(read.get('p-live')?.get(visits.id)?.occurrences, [{ at: now - MIN, value: undefined }], 'the survivor has the occurrence');
+  t.equal(await redis.exists(`${ns}:{acme}:p:p-gone:f:${visits.id}`), 0, 'nothing written under the merged-away id');
+});
