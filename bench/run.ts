@@ -8,6 +8,8 @@
 //                                 writes nothing into the repository)
 //   npm run bench -- --only activation   only what phase 5b needs (Pulse, one ingest run for its
 //                                 users) and phase 5b itself; writes nothing into the repository
+//   npm run bench -- --only segments     1,000,000 profiles x 100 segments (bench/segments.ts; 30-45
+//                                 minutes, ~8 GB of Redis); not part of the default run
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -24,6 +26,7 @@ import { importBench, type ImportBench, type ImportPlan } from './import.ts';
 import { CpuProfiler, type ProfileSummary } from './profile.ts';
 import { cleanupNamespace, createSegments, getAudience, ingestRun, startBenchPulse, type BenchPulse, type IngestResult } from './pulse-harness.ts';
 import { redisCeiling, type RedisBenchResult } from './redis-ceiling.ts';
+import { segmentsMain } from './segments.ts';
 import { consoleTable, machineFacts, resultsBlock, updateReadme, writeJson, type Row } from './report.ts';
 import { findServerPid, HOST, log, machineBusySeconds, ms, NATS_URL, randomSuffix, REDIS_URL, round, si, sleep, which } from './util.ts';
 
@@ -115,10 +118,15 @@ async function waitForQuiet(maxMs: number): Promise<number> {
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help === true) {
-    log('npm run bench [-- --quick | --cpu-prof | --only activation]   (see bench/README.md)');
+    log('npm run bench [-- --quick | --cpu-prof | --only activation | --only segments]   (see bench/README.md)');
     return 0;
   }
-  if (values.only !== undefined && values.only !== 'activation') throw new Error(`--only ${values.only}: the only phase that runs alone is "activation"`);
+  if (values.only !== undefined && values.only !== 'activation' && values.only !== 'segments') throw new Error(`--only ${values.only}: the phases that run alone are "activation" and "segments"`);
+  // --only segments: 1,000,000 profiles x 100 segments in a namespace and Pulse of its own (bench/segments.ts).
+  if (values.only === 'segments') {
+    await segmentsMain({ root: ROOT, quick: values.quick === true, profiling: values['cpu-prof'] === true });
+    return 0;
+  }
   // --only activation: Pulse, one ingest run (the users BatchGetAudience looks up), then phase 5b.
   const all = values.only === undefined;
   const quick = values.quick === true;
