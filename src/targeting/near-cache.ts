@@ -54,11 +54,11 @@ export class NearCache implements AudienceReader {
   async records(tenant: string, lookups: readonly (readonly Identifier[])[]): Promise<(AudienceRecord | undefined)[]> {
     const out: (AudienceRecord | undefined)[] = new Array<AudienceRecord | undefined>(lookups.length);
     const missing: number[] = [];
-    const keys: string[] = [];
+    const keys: string[] = new Array<string>(lookups.length);
     const now = this.#now();
-    lookups.forEach((ids, i) => {
-      const key = cacheKey(tenant, ids);
-      keys.push(key);
+    for (let i = 0; i < lookups.length; i++) {
+      const key = cacheKey(tenant, lookups[i] ?? []);
+      keys[i] = key;
       const e = this.#entries.get(key);
       if (e !== undefined && e.expires > now) {
         // Map order is recency order: re-inserting makes the entry the newest.
@@ -69,7 +69,7 @@ export class NearCache implements AudienceReader {
         if (e !== undefined) this.#remove(key);
         missing.push(i);
       }
-    });
+    }
     this.#hits += lookups.length - missing.length;
     this.#misses += missing.length;
     if (missing.length === 0) return out;

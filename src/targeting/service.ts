@@ -54,7 +54,10 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
   return {
     GetAudience: unary(ctx, 'GetAudience', 'targeting:read', async (req, principal) => {
       const identifiers = requireIdentifiers(req.identifiers);
-      const [[record], agreement] = await Promise.all([deps.reader.records(principal.tenant, [identifiers]), agreementOf(principal)]);
+      // First-party keys have no agreement to wait for (the common case on the hot path).
+      const [[record], agreement] = principal.partner === undefined
+        ? [await deps.reader.records(principal.tenant, [identifiers]), undefined]
+        : await Promise.all([deps.reader.records(principal.tenant, [identifiers]), agreementOf(principal)]);
       const out = visible(principal, agreement, record, { tcString: req.tcString, gdpr: req.gdpr });
       return { profileId: out.profileId, segments: out.segments.map(segmentMessage) };
     }),
