@@ -21,6 +21,11 @@ export interface ApiKey {
   readonly partner?: Partner | undefined;
   /** Most gRPC calls (or batched lookups) per second the key may make; absent: unlimited. */
   readonly rateLimit?: number | undefined;
+  /**
+   * Where the key's writes come from (e.g. `crm`): every event it sends carries this
+   * `context.source`, whatever the client wrote, so source-priority trait policies can trust it.
+   */
+  readonly source?: string | undefined;
 }
 
 /** A partner of a tenant: its name in data-sharing agreements and its IAB TCF vendor id. */
@@ -28,6 +33,9 @@ export interface Partner {
   readonly id: string;
   readonly iabVendorId?: number | undefined;
 }
+
+/** Sources name where trait values come from; they become trait history and priority ranks. */
+export const SOURCE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
 /** Partner ids become parts of Redis keys and subjects. */
 export const PARTNER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -40,6 +48,8 @@ export interface Principal {
   readonly keyId: string;
   readonly partner: Partner | undefined;
   readonly rateLimit: number | undefined;
+  /** The key's source (ApiKey.source): the provenance its writes carry. */
+  readonly source: string | undefined;
 }
 
 const apiKeySchema = z.object({
@@ -51,6 +61,7 @@ const apiKeySchema = z.object({
     iabVendorId: z.int().min(1).max(65535).optional(),
   }).strict().optional(),
   rateLimit: z.number().positive().max(10_000_000).optional(),
+  source: z.string().regex(SOURCE_PATTERN, `source must match ${SOURCE_PATTERN.source}`).optional(),
 }).strict();
 
 /** Parses a JSON array of keys, reporting every problem with its place. */
@@ -100,7 +111,7 @@ export class KeyRing {
   constructor(keys: readonly ApiKey[]) {
     for (const k of keys) {
       const hash = fingerprint(k.key);
-      this.#byHash.set(hash, { tenant: k.tenant, scopes: k.scopes, keyId: hash.slice(0, 12), partner: k.partner, rateLimit: k.rateLimit });
+      this.#byHash.set(hash, { tenant: k.tenant, scopes: k.scopes, keyId: hash.slice(0, 12), partner: k.partner, rateLimit: k.rateLimit, source: k.source });
     }
   }
 

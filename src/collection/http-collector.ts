@@ -10,6 +10,7 @@ import { EVENT_TYPES } from './event.ts';
 import { acceptWithinLimits, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from './limits.ts';
 import type { EventPublisher } from './publisher.ts';
 import type { NormalizeOptions } from './normalize.ts';
+import { stampProvenance } from './provenance.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -95,6 +96,7 @@ export function httpCollector(deps: CollectorDeps): FastifyPluginAsync {
         const { accepted, rejected } = acceptWithinLimits([{ ...req.body, type }], Date.now(), deps.normalize);
         const problem = rejected[0]?.problem;
         if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', problem.reason, { field: problem.field });
+        stampProvenance(accepted, principal);
         await deps.publisher.publish(principal.tenant, accepted);
         return { success: true };
       });
@@ -119,6 +121,7 @@ export function httpCollector(deps: CollectorDeps): FastifyPluginAsync {
         };
         return reply.code(httpStatusOf('INVALID_ARGUMENT')).send(error);
       }
+      stampProvenance(accepted, principal);
       await deps.publisher.publish(principal.tenant, accepted);
       return refused.length === 0 ? { success: true } : { success: true, rejected: refused };
     });

@@ -9,6 +9,7 @@ import { eventFromProto } from './event-proto.ts';
 import { acceptWithinLimits, MAX_BATCH_BYTES, SIZE_FIELD, type Screened } from './limits.ts';
 import type { EventPublisher } from './publisher.ts';
 import type { NormalizeOptions } from './normalize.ts';
+import { stampProvenance } from './provenance.ts';
 
 /** gRPC IngestService: protobuf events through the same validation and publisher as HTTP. */
 export function ingestHandlers(ctx: HandlerContext, publisher: EventPublisher, normalize?: NormalizeOptions): IngestServiceHandlers {
@@ -41,6 +42,7 @@ async function store(events: readonly Event__Output[], principal: Principal, pub
   if (screened.bytes > MAX_BATCH_BYTES) {
     throw new PulseError('RESOURCE_EXHAUSTED', `events: ${screened.bytes} bytes as JSON, above the limit of ${MAX_BATCH_BYTES} for one request; split the events over more requests`, { field: 'events' });
   }
+  stampProvenance(screened.accepted, principal);
   await publisher.publish(principal.tenant, screened.accepted);
   return screened;
 }

@@ -33,7 +33,11 @@ export function profileHandlers(ctx: HandlerContext, store: ProfileStore, publis
     }),
     UpdateProfile: unary(ctx, 'UpdateProfile', 'profiles:write', async (req, principal) => {
       const ids = requireIdentifiers(req.identifiers);
-      const source = req.source === '' ? 'api' : req.source;
+      // A key that declares its source writes as that source only.
+      if (principal.source !== undefined && req.source !== '' && req.source !== principal.source) {
+        throw new PulseError('PERMISSION_DENIED', `source: this key writes as ${JSON.stringify(principal.source)}, not ${JSON.stringify(req.source)}`, { field: 'source' });
+      }
+      const source = principal.source ?? (req.source === '' ? 'api' : req.source);
       if (!SOURCE_PATTERN.test(source)) throw new PulseError('INVALID_ARGUMENT', `source: must match ${SOURCE_PATTERN.source}`, { field: 'source' });
       const traits = req.traits === null ? {} : structToJson(req.traits);
       if (Object.keys(traits).length === 0) throw new PulseError('INVALID_ARGUMENT', 'traits: at least one trait is required', { field: 'traits' });

@@ -1,8 +1,7 @@
 import type { Identifier } from '../identity/identifier.ts';
 import type { JsonObject } from '../json.ts';
 
-/** Sources name where trait values come from; they become trait history and priority ranks. */
-export const SOURCE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+export { SOURCE_PATTERN } from '../auth/keys.ts';
 
 /**
  * Pure: the identify event (Segment-spec JSON) that carries an UpdateProfile call, so the update

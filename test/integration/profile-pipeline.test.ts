@@ -33,6 +33,7 @@ const names = streamNames(ns);
 const dir = tempDir();
 const WRITER = 'profile-pipeline-writer-key-01';
 const READER = 'profile-pipeline-reader-key-01';
+const CRM = 'profile-pipeline-crm-key-0001';
 let nc: NatsConnection;
 let redis: RedisClient;
 let warehouse: EmbeddedWarehouse;
@@ -53,6 +54,7 @@ t.before(async () => {
     keys: new KeyRing([
       { key: WRITER, tenant: 'acme', scopes: ['profiles:write', 'profiles:read'] },
       { key: READER, tenant: 'acme', scopes: ['profiles:read'] },
+      { key: CRM, tenant: 'acme', scopes: ['profiles:write'], source: 'crm' },
     ]),
     metrics: createMetrics(), log: createLogger('silent'),
   };
@@ -214,4 +216,19 @@ void t.test('UpdateProfile applies traits with provenance through the processor;
   ], 'each change with its source and key id');
   const web = await warehouse.query<{ n: string }>(`SELECT count() AS n FROM ${ns}.trait_history WHERE tenant = 'acme' AND message_id = 'web-late'`);
   t.equal(Number(web[0]?.n), 0, 'the refused web write changed nothing, so it has no history row');
+});
+
+void t.test('a key that declares its source writes as that source only', async (t) => {
+  const update = (source: string) => call<UpdateProfileResponse__Output>('UpdateProfile', {
+    identifiers: [{ type: 'user_id', id: 'user-1' }], traits: { fields: { name: { stringValue: `Bo via ${source || 'default'}` } } }, source,
+  }, CRM);
+  const claimed = await update('web').catch((e: grpc.ServiceError) => e);
+  t.match(claimed, { code: grpc.status.PERMISSION_DENIED, details: /source: this key writes as "crm", not "web"/ }, 'another source is refused');
+  const r = await update('');
+  const before = (await (await jetstreamManager(nc)).streams.info(names.events)).state.last_seq;
+  await runPipelines(1, before);
+  const rows = await warehouse.query<{ source: string }>(
+    `SELECT source FROM ${ns}.trait_history FINAL WHERE tenant = {t:String} AND message_id = {m:String}`, { t: 'acme', m: r.messageId },
+  );
+  t.same(rows, [{ source: 'crm' }], 'no source given: the key\'s');
 });

@@ -52,7 +52,7 @@ void t.test('keys carry an optional partner and rate limit', async (t) => {
 void t.test('the rate limiter is a token bucket per key', async (t) => {
   let now = 0;
   const limiter = new RateLimiter(() => now);
-  const principal = { tenant: 'acme', scopes: ['targeting:read' as const], keyId: 'k1', partner: undefined, rateLimit: 10 };
+  const principal = { tenant: 'acme', scopes: ['targeting:read' as const], keyId: 'k1', partner: undefined, rateLimit: 10, source: undefined };
   for (let i = 0; i < 10; i++) limiter.take(principal);
   t.throws(() => limiter.take(principal), { code: 'RESOURCE_EXHAUSTED' }, 'a burst of one second\'s worth, then refused');
   now += 100;
