@@ -203,6 +203,20 @@ async function send(config: Config, tenant: string, json: string): Promise<numbe
   return 0;
 }
 
+/**
+ * How the CLI reaches the running instance: plaintext, or TLS when the instance serves gRPC over
+ * TLS (PULSE_GRPC_TLS_*, read from the same environment). It trusts the instance's certificate and
+ * PULSE_GRPC_TLS_CA; with mutual TLS it presents the instance's own certificate, which that CA
+ * signed in the usual one-internal-CA set-up (a certificate of another CA is refused by the server,
+ * and the command says so).
+ */
+function cliCredentials(config: Config): grpc.ChannelCredentials {
+  const tls = config.grpcTls;
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  const roots = Buffer.concat([tls.cert, Buffer.from('\n'), ...(tls.ca === undefined ? [] : [tls.ca])]);
+  return tls.ca === undefined ? grpc.credentials.createSsl(roots) : grpc.credentials.createSsl(roots, tls.key, tls.cert);
+}
+
 type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService' | 'InventoryService' | 'ProfileService';
 
 /** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
@@ -210,7 +224,7 @@ type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService' 
 async function backfillProgress(config: Config, id: string): Promise<number> {
   const key = adminKey(resolveKeys(config, false), 'segments:read');
   const Client = loadPulseGrpc().pulse.v1.SegmentService as unknown as grpc.ServiceClientConstructor;
-  const client = new Client(`${config.host}:${config.grpcPort}`, grpc.credentials.createInsecure());
+  const client = new Client(`${config.host}:${config.grpcPort}`, cliCredentials(config));
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${key?.key ?? ''}`);
   const status = (): Promise<BackfillStatus__Output> => new Promise((resolve, reject) => {
@@ -239,7 +253,7 @@ async function backfillProgress(config: Config, id: string): Promise<number> {
 async function grpcCall(config: Config, command: string, service: ServiceName, method: string, request: object, scope: string): Promise<number> {
   const key = adminKey(resolveKeys(config, false), scope);
   const Client = loadPulseGrpc().pulse.v1[service] as unknown as grpc.ServiceClientConstructor;
-  const client = new Client(`${config.host}:${config.grpcPort}`, grpc.credentials.createInsecure());
+  const client = new Client(`${config.host}:${config.grpcPort}`, cliCredentials(config));
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${key?.key ?? ''}`);
   const fn = (client as unknown as Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>)[method];

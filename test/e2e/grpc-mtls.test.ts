@@ -60,3 +60,9 @@ void t.test('with PULSE_GRPC_TLS_CA, only clients holding a certificate the CA s
   await t.rejects(getAudience(grpc.credentials.createSsl(ca, file('rogue.key'), file('rogue.pem'))), { code: grpc.status.UNAVAILABLE }, 'a certificate from another CA is refused');
   await t.rejects(getAudience(grpc.credentials.createInsecure()), { code: grpc.status.UNAVAILABLE }, 'plaintext is refused');
 });
+
+void t.test('the CLI reaches the instance over the same mutual TLS', async (t) => {
+  const r = await e2e.cli(['lookup', '--type', 'user_id', '--id', 'nobody']);
+  t.equal(r.code, 0, `pulse lookup over mutual TLS: ${r.stderr}`);
+  t.same(JSON.parse(r.stdout), { profileId: '', segments: [] }, 'the answer of the instance');
+});
