@@ -207,7 +207,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         features: async (tenant) => (await unmergeSegments.definitions(tenant)).features,
         evaluate: (tenant, targets) => unmergeSegments.evaluate(tenant, targets, 'unmerge'),
         publishSegmentChanges: natsSegmentChanges(nc, config.namespace), publishProfileChange: natsUnmergeChanges(nc, config.namespace),
-        indexProfiles: (tenant, ids) => segmentDefinitions.indexProfiles(tenant, ids), consent: config.consent, log: unmergeLog,
+        indexProfiles: (tenant, ids) => segmentDefinitions.indexProfiles(tenant, ids), consent: config.consent, log: unmergeLog, metrics,
       });
       const pkg = loadPulseGrpc();
       const activation: ActivationDeps = {

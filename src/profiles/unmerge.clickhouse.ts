@@ -98,6 +98,10 @@ export class ClickHouseUnmergeHistory implements UnmergeHistory {
     }
   }
 
+  async traitHistory(rows: readonly Record<string, unknown>[]): Promise<void> {
+    if (rows.length > 0) await this.#warehouse.insert(`${this.#db}.trait_history`, rows);
+  }
+
   async record(r: UnmergeRecord): Promise<void> {
     await this.#warehouse.insert(`${this.#db}.profile_merges`, [{
       tenant: r.tenant, survivor: r.profileId, merged: r.splitProfileId, identifiers: r.identifiers, message_id: r.unmergeId,

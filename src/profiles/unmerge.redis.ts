@@ -41,9 +41,9 @@ export class RedisUnmergeState implements UnmergeState {
     // A merged-away id reads as its survivor; the bound only guards against a corrupted cycle.
     for (let hops = 0; hops < 64; hops++) {
       const pk = `${prefix}p:${id}`;
-      const [meta, counts, ids] = (await execPipeline(
-        this.#redis.multi().hmget(pk, 'version', 'merged_into').hgetall(`${pk}:counts`).smembers(`${pk}:ids`),
-      )) as [[string | null, string | null], Record<string, string>, string[]];
+      const [meta, counts, ids, traits] = (await execPipeline(
+        this.#redis.multi().hmget(pk, 'version', 'merged_into').hgetall(`${pk}:counts`).smembers(`${pk}:ids`).hgetall(`${pk}:traits`),
+      )) as [[string | null, string | null], Record<string, string>, string[], Record<string, string>];
       const [version, into] = meta;
       if (into !== null) {
         id = into;
@@ -52,7 +52,7 @@ export class RedisUnmergeState implements UnmergeState {
       if (version === null) return undefined;
       // Every applied event adds one to exactly one counter, merges add the counters up.
       const events = Object.values(counts).reduce((n, c) => n + Number(c), 0);
-      return { profileId: id, version: Number(version), events, identifiers: ids.sort() };
+      return { profileId: id, version: Number(version), events, identifiers: ids.sort(), traits };
     }
     return undefined;
   }
@@ -61,6 +61,14 @@ export class RedisUnmergeState implements UnmergeState {
     // Another namespace but the same `{tenant}` hash tag: the swap script reaches both in one slot.
     const namespace = `${this.#namespace.slice(0, 16)}_um${randomBytes(5).toString('hex')}`;
     return new RedisScratch(this.#redis, tenant, this.#namespace, namespace, this.#options, this.#swap);
+  }
+
+  async traits(tenant: string, profileIds: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const prefix = tenantPrefix(this.#namespace, tenant);
+    const pipeline = this.#redis.pipeline();
+    for (const pid of profileIds) pipeline.hgetall(`${prefix}p:${pid}:traits`);
+    const r = await execPipeline(pipeline);
+    return new Map(profileIds.map((pid, i) => [pid, r[i] as Record<string, string>]));
   }
 
   async repointDedup(tenant: string, messageIds: readonly string[], profileId: string): Promise<void> {
@@ -75,6 +83,7 @@ export class RedisUnmergeState implements UnmergeState {
 }
 
 class RedisScratch implements UnmergeScratch {
+  readonly namespace: string;
   readonly #redis: RedisClient;
   readonly #tenant: string;
   readonly #realPrefix: string;
@@ -89,6 +98,7 @@ class RedisScratch implements UnmergeScratch {
     this.#redis = redis;
     this.#tenant = tenant;
     this.#realPrefix = tenantPrefix(realNamespace, tenant);
+    this.namespace = namespace;
     this.#prefix = tenantPrefix(namespace, tenant);
     this.#profiles = new RedisProfileStore(redis, namespace, SCRATCH_TTL_SECONDS, options);
     this.#features = new RedisFeatureStore(redis, namespace, SCRATCH_TTL_SECONDS);

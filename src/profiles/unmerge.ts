@@ -4,12 +4,14 @@ import { CONSENT_TRAIT } from '../collection/normalize.ts';
 import { PulseError } from '../errors.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import type { Logger } from '../infra/log.ts';
+import type { Metrics } from '../infra/metrics.ts';
 import type { JsonObject } from '../json.ts';
 import type { ConsentSettings } from '../privacy/consent.ts';
 import { consentGate } from '../privacy/gate.ts';
 import type { EventFeature } from '../segments/features.ts';
 import type { TimedChange } from '../segments/realtime.ts';
 import type { EventChange } from '../segments/dependencies.ts';
+import { chDateTime } from '../warehouse/schema.ts';
 import { byPriority } from './model.ts';
 
 /** Side A keeps the profile id and the identifiers not split off; side B is the new profile. */
@@ -23,6 +25,8 @@ export interface ProfileSnapshot {
   readonly events: number;
   /** `type:id`, sorted. */
   readonly identifiers: readonly string[];
+  /** Stored traits as stored (JSON text), to record what the unmerge changed. */
+  readonly traits: Readonly<Record<string, string>>;
 }
 
 /** An `events` row as stored (JSON columns still text). */
@@ -68,6 +72,8 @@ export interface UnmergeHistory {
   /** Moves events stored under `from` to profile `to`. */
   reattribute(tenant: string, from: readonly string[], to: string, messageIds: readonly string[]): Promise<void>;
   record(row: UnmergeRecord): Promise<void>;
+  /** Appends `trait_history` rows (see unmergeTraitRows). */
+  traitHistory(rows: readonly Record<string, unknown>[]): Promise<void>;
 }
 
 /** What the swap installs. */
@@ -92,6 +98,8 @@ export type SwapOutcome =
 
 /** Where both sides are rebuilt before they replace the profile. */
 export interface UnmergeScratch {
+  /** Its namespace (keys it leaves behind when the unmerge dies expire within the hour). */
+  readonly namespace: string;
   /** Replays events onto the side's scratch profile; idempotent per messageId. */
   replay(side: Side, events: readonly PulseEvent[], features: readonly EventFeature[], now: number): Promise<void>;
   /** Installs both sides atomically, if the profile is still at the expected version. */
@@ -107,6 +115,8 @@ export interface UnmergeState {
   scratch(tenant: string): UnmergeScratch;
   /** Points the de-dup keys of the events that moved at their new profile. */
   repointDedup(tenant: string, messageIds: readonly string[], profileId: string): Promise<void>;
+  /** Stored traits (JSON text) of profiles. */
+  traits(tenant: string, profileIds: readonly string[]): Promise<Map<string, Record<string, string>>>;
 }
 
 /** The message on `<namespace>.changes.<tenant>.profile` for an unmerge. */
@@ -160,6 +170,8 @@ export interface UnmergeDeps {
   indexProfiles(tenant: string, profileIds: readonly string[]): Promise<void>;
   readonly consent: ConsentSettings;
   readonly log: Logger;
+  /** Unmerges count in `pulse_profile_merges_total{outcome="unmerged"}`. */
+  readonly metrics?: Pick<Metrics, 'profileMerges'>;
   readonly now?: () => number;
   /** How long to wait for events the profile counts but the warehouse does not hold yet (default 10 s). */
   readonly historyWaitMs?: number;
@@ -242,6 +254,24 @@ export function checkSplit(split: readonly Identifier[], profileIdentifiers: rea
     throw new PulseError('FAILED_PRECONDITION', 'split: lists every identifier of the profile; at least one must stay with it', { field: 'split' });
   }
   return keys.sort();
+}
+
+/**
+ * Pure: `trait_history` rows for what an unmerge changed: on the profile, every stored trait whose
+ * value changed or that is gone (value `null`); on the new profile, every trait. Source `unmerge`,
+ * message id the unmerge's, so "what was this trait at time T" stays answerable.
+ */
+export function unmergeTraitRows(tenant: string, u: {
+  profileId: string; before: Readonly<Record<string, string>>; after: Readonly<Record<string, string>>;
+  splitProfileId: string; split: Readonly<Record<string, string>>; unmergeId: string; keyId: string; at: number;
+}): Record<string, unknown>[] {
+  const row = (profileId: string, trait: string, value: string) => ({
+    tenant, profile_id: profileId, trait, value, source: 'unmerge', key_id: u.keyId, message_id: u.unmergeId, at: chDateTime(u.at),
+  });
+  const changed = [...new Set([...Object.keys(u.before), ...Object.keys(u.after)])].sort()
+    .filter((k) => u.before[k] !== u.after[k])
+    .map((k) => row(u.profileId, k, u.after[k] ?? 'null'));
+  return [...changed, ...Object.keys(u.split).sort().map((k) => row(u.splitProfileId, k, u.split[k] ?? 'null'))];
 }
 
 /**
@@ -336,7 +366,7 @@ export class ProfileUnmerger {
         const movedIds = bySide.b.map((e) => e.messageId);
         const unmergeId = `unmerge:${newProfileId}`;
         const follow = await this.#followUps(tenant, {
-          pid, newProfileId, unmergeId, splitKeys, movedIds, from: [pid, ...merges.map((m) => m.merged)], at, keyId: options.keyId,
+          pid, newProfileId, unmergeId, splitKeys, movedIds, traitsBefore: snap.traits, from: [pid, ...merges.map((m) => m.merged)], at, keyId: options.keyId,
           counts: { profile: bySide.a.length, split: bySide.b.length },
         });
         return {
@@ -356,7 +386,7 @@ export class ProfileUnmerger {
    * message. The split already holds, so a failing step is logged and reported, not thrown.
    */
   async #followUps(tenant: string, s: {
-    pid: string; newProfileId: string; unmergeId: string; splitKeys: readonly string[]; movedIds: readonly string[]; from: readonly string[]; at: number; keyId: string;
+    pid: string; newProfileId: string; unmergeId: string; traitsBefore: Readonly<Record<string, string>>; splitKeys: readonly string[]; movedIds: readonly string[]; from: readonly string[]; at: number; keyId: string;
     counts: { profile: number; split: number };
   }): Promise<{ changes: TimedChange[]; failed: string[] }> {
     const d = this.#deps;
@@ -375,6 +405,13 @@ export class ProfileUnmerger {
     const changes = await step('segment evaluation', () => d.evaluate(tenant, new Map([[s.pid, 'all'], [s.newProfileId, 'all']])), []);
     if (changes.length > 0) await step('publishing segment changes', () => d.publishSegmentChanges(tenant, changes), undefined);
     await step('moving events in the warehouse', () => d.history.reattribute(tenant, s.from, s.newProfileId, s.movedIds), undefined);
+    await step('recording trait history', async () => {
+      const after = await d.state.traits(tenant, [s.pid, s.newProfileId]);
+      await d.history.traitHistory(unmergeTraitRows(tenant, {
+        profileId: s.pid, before: s.traitsBefore, after: after.get(s.pid) ?? {}, splitProfileId: s.newProfileId, split: after.get(s.newProfileId) ?? {},
+        unmergeId: s.unmergeId, keyId: s.keyId, at: s.at,
+      }));
+    }, undefined);
     await step('recording the unmerge', () => d.history.record({
       tenant, profileId: s.pid, splitProfileId: s.newProfileId, identifiers: s.splitKeys, unmergeId: s.unmergeId, at: s.at,
       reason: `UnmergeProfile by key ${s.keyId}`,
@@ -383,6 +420,7 @@ export class ProfileUnmerger {
       kind: 'unmerge', profileId: s.pid, splitProfileId: s.newProfileId, profileIds: [s.pid, s.newProfileId], identifiers: s.splitKeys,
       at: new Date(s.at).toISOString(), unmergeId: s.unmergeId, events: s.counts,
     }), undefined);
+    d.metrics?.profileMerges.inc({ outcome: 'unmerged' });
     d.log.info({ tenant, profile: s.pid, split: s.newProfileId, events: s.counts, segmentChanges: changes.length, failed: failed.length }, 'profile unmerged');
     return { changes, failed };
   }

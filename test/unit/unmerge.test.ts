@@ -1,6 +1,6 @@
 import t from 'tap';
 import { PulseError } from '../../src/errors.ts';
-import { checkSplit, repointed, sideOf, storedEvent, type StoredEvent } from '../../src/profiles/unmerge.ts';
+import { checkSplit, repointed, sideOf, storedEvent, unmergeTraitRows, type StoredEvent } from '../../src/profiles/unmerge.ts';
 
 void t.test('an event goes to the side of its first identifier in lookup priority', async (t) => {
   const a = new Set(['user_id:alice', 'cookie:home']);
@@ -49,4 +49,16 @@ void t.test('merged-away ids follow their identifiers when all of them split off
   ];
   t.same(repointed(merges, new Set(['anonymous_id:b'])), ['p2']);
   t.same(repointed(merges, new Set(['anonymous_id:b', 'cookie:c'])), ['p2', 'p3']);
+});
+
+void t.test('trait history rows say what the unmerge changed on each side', async (t) => {
+  const rows = unmergeTraitRows('acme', {
+    profileId: 'p1', before: { name: '"Bob"', plan: '"pro"', city: '"Oslo"' }, after: { name: '"Alice"', plan: '"pro"', age: '40' },
+    splitProfileId: 'p2', split: { name: '"Bob"', city: '"Oslo"' }, unmergeId: 'unmerge:p2', keyId: 'k1', at: Date.UTC(2026, 0, 2, 3, 4, 5),
+  });
+  t.same(rows.map((r) => [r['profile_id'], r['trait'], r['value']]), [
+    ['p1', 'age', '40'], ['p1', 'city', 'null'], ['p1', 'name', '"Alice"'],
+    ['p2', 'city', '"Oslo"'], ['p2', 'name', '"Bob"'],
+  ], 'unchanged traits are left out; a trait gone from the profile reads null');
+  t.match(rows[0], { tenant: 'acme', source: 'unmerge', key_id: 'k1', message_id: 'unmerge:p2', at: '2026-01-02 03:04:05.000' });
 });
