@@ -1,47 +1,25 @@
 import t from 'tap';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { bearer, grpcClients, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
+import { eventually } from '../support/env.ts';
+import { startE2e } from '../support/e2e.ts';
+import { bearer } from '../support/pulse-process.ts';
 
-const ns = uniqueNamespace('nc');
-const dir = tempDir();
 const ADMIN = 'near-cache-admin-key-0001';
 const ROUNDS = 25;
-let pulse: PulseProcess;
-let nc: NatsConnection;
-
-t.before(async () => {
-  pulse = await startPulseProcess({ PULSE_NAMESPACE: ns, PULSE_DATA_DIR: dir.path, PULSE_API_KEYS: JSON.stringify([{ key: ADMIN, tenant: 'acme', scopes: ['*'] }]) });
-  nc = await connect({ servers: NATS_URL });
-});
-
-t.teardown(async () => {
-  await nc.close();
-  await pulse.stop('SIGKILL');
-  await cleanupNamespace(ns);
-  dir.remove();
-});
-
-async function publish(event: Record<string, unknown>): Promise<void> {
-  const h = headers();
-  h.set('Content-Type', 'application/json');
-  await jetstream(nc).publish(`${ns}.events.acme`, JSON.stringify(event), { headers: h, msgID: String(event['messageId']) });
-}
+const e2e = startE2e(t, { prefix: 'nc', keys: [{ key: ADMIN, tenant: 'acme', scopes: ['*'] }] });
+const publish = (event: Record<string, unknown>) => e2e.publish('acme', event);
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
 void t.test(`a segment change is visible to cached lookups within 50 ms (${ROUNDS} rounds)`, async (t) => {
-  const c = grpcClients(pulse.grpcPort);
-  t.teardown(() => c.close());
+  const c = e2e.clients;
   const md = bearer(ADMIN);
   await c.createSegment({ id: 'vip', name: 'VIP', rule: '{"trait":"tier","op":"eq","value":"vip"}' }, md);
   // Per profile: when the processor published the enter change (its `at`), and when the change
   // reached this test's own subscriber on the same NATS server.
   const changes = new Map<string, { publishedAt: number; deliveredAt: number }>();
-  const sub = nc.subscribe(`${ns}.changes.acme.segment`, {
+  const sub = e2e.nc.subscribe(`${e2e.ns}.changes.acme.segment`, {
     callback: (_err, msg) => {
       const body = msg.json<{ kind: string; profileId: string; at: string }>();
       if (body.kind === 'enter') changes.set(body.profileId, { publishedAt: Date.parse(body.at), deliveredAt: Date.now() });

@@ -44,7 +44,10 @@ export interface E2e {
   cli(args: readonly string[]): ReturnType<typeof runCli>;
   /** The Prometheus text at /metrics. */
   metrics(): Promise<string>;
-  /** Starts `pulse start` again with the same namespace, data dir and settings (the clients follow). */
+  /**
+   * Starts `pulse start` again with the same namespace, data dir and settings, once the last one
+   * stopped: the clients made so far are closed, the next ones reach the new process.
+   */
   restart(): Promise<PulseProcess>;
 }
 
