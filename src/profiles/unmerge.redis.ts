@@ -109,8 +109,10 @@ class RedisScratch implements UnmergeScratch {
     // One made-up identifier per side: every event lands on the side's one scratch profile, with
     // no identity guardrail in the way (the sides' identifiers are the caller's to say).
     const identifiers = [{ type: 'cookie', id: `unmerge-side-${side}` }];
-    for (let i = 0; i < events.length; i += CHUNK) {
-      const chunk = events.slice(i, i + CHUNK);
+    // A redo after the profile changed replays only what is new (the scripts would skip the rest too).
+    const fresh = events.filter((e) => !this.#replayed.has(e.messageId));
+    for (let i = 0; i < fresh.length; i += CHUNK) {
+      const chunk = fresh.slice(i, i + CHUNK);
       const results = await this.#profiles.applyEvents(this.#tenant, chunk.map((e) => ({ ...e, identifiers })));
       const pid = results[0]?.profileId;
       if (pid === undefined) continue;
