@@ -42,10 +42,14 @@ local function install(tk, s)
   if s == '' then return now, now, 0 end
   local sk = scratch .. 'p:' .. s
   for _, suffix in ipairs(REBUILT) do
-    if redis.call('EXISTS', sk .. suffix) == 1 then redis.call('RENAME', sk .. suffix, tk .. suffix) end
+    -- Scratch keys carry an expiry in case the unmerge dies; RENAME would keep it.
+    if redis.call('EXISTS', sk .. suffix) == 1 then
+      redis.call('RENAME', sk .. suffix, tk .. suffix)
+      redis.call('PERSIST', tk .. suffix)
+    end
   end
   for _, fid in ipairs(redis.call('SMEMBERS', sk .. ':fkeys')) do
-    -- RENAME keeps the zset's expiry (its newest occurrence's horizon).
+    -- RENAME keeps the zset's expiry, the one record-features.lua gave it (its newest occurrence's horizon).
     if redis.call('EXISTS', sk .. ':f:' .. fid) == 1 then
       redis.call('RENAME', sk .. ':f:' .. fid, tk .. ':f:' .. fid)
       redis.call('SADD', tk .. ':fkeys', fid)

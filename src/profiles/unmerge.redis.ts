@@ -13,7 +13,10 @@ import type { ProfileSnapshot, Side, SwapOutcome, SwapRequest, UnmergeScratch, U
 const CHUNK = 500;
 /** Scratch keys expire after this even when the unmerge dies half-way (its cleanup deletes them before). */
 const SCRATCH_TTL_SECONDS = 3600;
-/** What a scratch profile holds besides its event feature zsets. */
+/**
+ * What a scratch profile holds besides its event feature zsets (which keep the expiry
+ * record-features.lua gives them: a zset of an all-time feature outlives a dead unmerge).
+ */
 const PROFILE_PARTS = ['', ':ids', ':traits', ':tord', ':counts', ':computed', ':ftotals', ':fkeys', ':segs'];
 
 /**

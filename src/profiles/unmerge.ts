@@ -377,7 +377,8 @@ export class ProfileUnmerger {
         };
       }
     } finally {
-      await scratch.discard();
+      // Its keys expire anyway: a failure here must not fail an unmerge that happened.
+      await scratch.discard().catch((err: unknown) => d.log.warn({ err, tenant, scratch: scratch.namespace }, 'unmerge: scratch keys left to expire'));
     }
   }
 

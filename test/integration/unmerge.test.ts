@@ -282,6 +282,13 @@ void t.test('unmerge rebuilds both sides exactly as their own events build them'
   t.same((await stack.redis.smembers(`${ns}:{acme}:seg:oslo:members`)), [bobPid], 'per-segment membership follows');
   t.equal(await main.profiles.resolve('acme', [id('anonymous_id', 'b-dev')]), bobPid);
   t.equal(await main.profiles.resolve('acme', [id('cookie', 'household-1')]), alicePid, 'identifiers not split off stay');
+  for (const pid of [alicePid, bobPid]) {
+    const pk = `${ns}:{acme}:p:${pid}`;
+    t.same(await Promise.all(['traits', 'tord', 'counts', 'computed'].map((part) => stack.redis.ttl(`${pk}:${part}`))), [-1, -1, -1, -1], 'rebuilt state does not expire');
+    const zsets = (await stack.redis.smembers(`${pk}:fkeys`)).map((f) => `${pk}:f:${f}`);
+    t.ok(zsets.length > 0);
+    for (const z of zsets) t.ok(await stack.redis.ttl(z) > 6 * 24 * 3600, 'feature zsets keep the expiry of their windows (7 and 30 days)');
+  }
   t.equal(await stack.redis.get(`${ns}:{acme}:dedup:b2`), bobPid, 'a redelivered event of Bob reads as his duplicate');
   t.equal(await stack.redis.get(`${ns}:{acme}:dedup:a2`), alicePid);
 
