@@ -781,6 +781,7 @@ async function measure(p: BenchPulse, nc: NatsConnection, redis: Redis, plan: Se
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const duration = (seconds: number) => (seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : `${Math.round(seconds / 60)} min`);
 
 /** The README block of this phase. */
 function block(r: SegmentsBench, meta: { startedAt: Date; seconds: number; jsonFile: string; loadAtStart: string; otherAtStart: number }): string {
@@ -795,7 +796,7 @@ function block(r: SegmentsBench, meta: { startedAt: Date; seconds: number; jsonF
     '|---|---:|---|',
     `| loading ${si(r.load.profiles)} profiles through ingest | ${si(r.load.eventsPerSecond)} events/s | ${si(r.load.events)} events in ${Math.round(r.load.seconds)} s (${(r.load.seconds / 60).toFixed(1)} min), ${si(r.load.profilesPerSecond)} profiles/s; ${si(r.load.segmentChanges)} membership changes published |`,
     ...(r.copied === undefined ? [] : [
-      `| copying them to ${si(r.copied.profiles)} more people (Lua, Redis only) | ${si(r.copied.profilesPerSecond)} profiles/s | ${Math.round(r.copied.seconds)} s; through ingest at the rate above these ${si(r.copied.profiles * (r.load.events / r.load.profiles))} events would take ~${((r.copied.profiles * (r.load.events / r.load.profiles)) / r.load.eventsPerSecond / 3600).toFixed(1)} h |`,
+      `| copying them to ${si(r.copied.profiles)} more people (Lua, Redis only) | ${si(r.copied.profilesPerSecond)} profiles/s | ${Math.round(r.copied.seconds)} s; through ingest at the rate above these ${si(r.copied.profiles * (r.load.events / r.load.profiles))} events would take ~${duration((r.copied.profiles * (r.load.events / r.load.profiles)) / r.load.eventsPerSecond)} |`,
     ]),
     ...(r.controls === undefined ? [] : [
       `| check: people loaded through ingest vs copies of the same behaviour | ${r.controls.check.identical} of ${r.controls.check.controls} identical | every key of the profile compared (ids, message ids and evaluation time normalized) |`,
