@@ -369,7 +369,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`\nwrote ${relative(ROOT, file)} and ${relative(ROOT, readme)} in ${Math.round(seconds)} s`);
   } else {
     const file = writeJson(tmp, startedAt, data);
-    log(`\n(${quick ? 'quick' : 'profiling'} run: results only in ${file}) in ${Math.round(seconds)} s`);
+    log(`\n(${quick ? 'quick' : profiling ? 'profiling' : `--only ${values.only ?? ''}`} run: results only in ${file}) in ${Math.round(seconds)} s`);
   }
   return 0;
 }
