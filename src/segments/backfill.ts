@@ -4,7 +4,7 @@ import type { ProfileStore } from '../profiles/store.ts';
 import type { ClickHouseEventHistory, HistoryEvent } from './event-history.clickhouse.ts';
 import type { RedisSegmentDefinitions, SegmentVersion } from './definitions.redis.ts';
 import { features, type EventFeature, type FeatureData } from './features.ts';
-import { evaluateAll, nextChangeAll } from './model.ts';
+import { evaluateAndSchedule } from './model.ts';
 import type { FactsInput, Rule } from './rule.ts';
 import { parseRuleSource } from './rule-text.ts';
 import type { MembershipChange, MembershipHistory, SegmentStore } from './store.ts';
@@ -233,8 +233,9 @@ export class Backfills {
         if (f.version === 0) return [];
         // `lower` only brings the profile's next time-based re-evaluation forward, so this
         // segment's windows lapse on time without touching the other segments' schedule.
-        const changes = await segments.writeMembership(tenant, pid, f.version, evaluateAll(compiled, f.facts, now), {
-          at: now, schedule: 'lower', nextChange: nextChangeAll(compiled, f.facts, now), definitions: undefined,
+        const { membership, nextChange } = evaluateAndSchedule(compiled, f.facts, now);
+        const changes = await segments.writeMembership(tenant, pid, f.version, membership, {
+          at: now, schedule: 'lower', nextChange, definitions: undefined,
         });
         return changes.map((c) => ({ ...c, version: f.version, at: now }));
       }));

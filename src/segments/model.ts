@@ -53,6 +53,17 @@ export function compile(defs: readonly SegmentDefinition[]): CompiledSegment[] {
 }
 
 const orders = new WeakMap<readonly CompiledSegment[], readonly number[]>();
+/** Segments a rule refers to, per rule node (rules are immutable). */
+const referenced = new WeakMap<Rule, readonly string[]>();
+
+function referencesOf(rule: Rule): readonly string[] {
+  let refs = referenced.get(rule);
+  if (refs === undefined) {
+    refs = segmentReferences(rule).map((r) => r.segment);
+    referenced.set(rule, refs);
+  }
+  return refs;
+}
 
 /** Indexes of `segments` with every referenced segment before the ones that refer to it (a cycle is cut anywhere). */
 function evaluationOrder(segments: readonly CompiledSegment[]): readonly number[] {
@@ -64,8 +75,8 @@ function evaluationOrder(segments: readonly CompiledSegment[]): readonly number[
   const visit = (i: number): void => {
     if (done.has(i)) return;
     done.add(i);
-    for (const r of segmentReferences((segments[i] as CompiledSegment).rule)) {
-      const j = index.get(r.segment);
+    for (const r of referencesOf((segments[i] as CompiledSegment).rule)) {
+      const j = index.get(r);
       if (j !== undefined) visit(j);
     }
     list.push(i);
@@ -77,17 +88,19 @@ function evaluationOrder(segments: readonly CompiledSegment[]): readonly number[
 }
 
 /** Evaluates in dependency order; `segment(...)` conditions see the fresh results. */
-function membership(segments: readonly CompiledSegment[], facts: ProfileFacts): { inside: Map<string, boolean>; members: Set<string> } {
+function membership(segments: readonly CompiledSegment[], facts: ProfileFacts): { inside: Map<string, boolean>; current: ProfileFacts } {
   const members = new Set(facts.segments);
+  // One facts object for every segment: `members` is updated in place as results come in.
+  const current: ProfileFacts = { ...facts, segments: members };
   const inside = new Map<string, boolean>();
   for (const i of evaluationOrder(segments)) {
     const s = segments[i] as CompiledSegment;
-    const result = evaluate(s.rule, { ...facts, segments: members });
+    const result = evaluate(s.rule, current);
     inside.set(s.id, result);
     if (result) members.add(s.id);
     else members.delete(s.id);
   }
-  return { inside, members };
+  return { inside, current };
 }
 
 /**
@@ -105,12 +118,16 @@ export function evaluateAll(segments: readonly CompiledSegment[], facts: FactsIn
  * or undefined: when to re-evaluate the profile for time-based exits.
  */
 export function nextChangeAll(segments: readonly CompiledSegment[], facts: FactsInput, now: number = Date.now()): number | undefined {
-  const full = factsFrom(facts, now);
-  const { members } = membership(segments, full);
+  return evaluateAndSchedule(segments, facts, now).nextChange;
+}
+
+/** evaluateAll and nextChangeAll of the same facts, evaluating the segments once. */
+export function evaluateAndSchedule(segments: readonly CompiledSegment[], facts: FactsInput, now: number = Date.now()): { membership: [string, boolean][]; nextChange: number | undefined } {
+  const { inside, current } = membership(segments, factsFrom(facts, now));
   let earliest: number | undefined;
   for (const s of segments) {
-    const t = nextChange(s.rule, { ...full, segments: members });
+    const t = nextChange(s.rule, current);
     if (t !== undefined && (earliest === undefined || t < earliest)) earliest = t;
   }
-  return earliest;
+  return { membership: segments.map((s) => [s.id, inside.get(s.id) as boolean]), nextChange: earliest };
 }

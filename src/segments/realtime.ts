@@ -3,7 +3,7 @@ import type { Metrics } from '../infra/metrics.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import { definitionsFingerprint, dependencyIndex, type DependencyIndex, type EventChange } from './dependencies.ts';
 import { features, type EventFeature, type FeatureData } from './features.ts';
-import { compile, evaluateAll, nextChangeAll, type CompiledSegment } from './model.ts';
+import { compile, evaluateAndSchedule, type CompiledSegment } from './model.ts';
 import type { FeatureEvent, FeatureStore, MembershipChange, MembershipHistory, SegmentStore } from './store.ts';
 
 /** What real-time evaluation reads and writes. */
@@ -119,7 +119,8 @@ export class RealtimeSegments {
       const changes = targets.get(pid) ?? 'all';
       // Evaluated last under other definitions (a new or changed segment): every segment is evaluated.
       const all = changes === 'all' || signals.get(pid)?.evaluated !== defs.fingerprint;
-      return { pid, segments: all ? defs.segments : defs.index.affected(changes) };
+      const segments = all ? defs.segments : defs.index.affected(changes);
+      return { pid, all: segments === defs.segments, segments };
     }).filter((p) => p.segments.length > 0);
     const groups = new Map<string, { segments: readonly CompiledSegment[]; pids: string[] }>();
     for (const plan of plans) {
@@ -127,6 +128,8 @@ export class RealtimeSegments {
       const group = groups.get(key) ?? { segments: plan.segments, pids: [] };
       group.pids.push(plan.pid);
       groups.set(key, group);
+      // Profiles with the same segments share one array: its evaluation order is worked out once.
+      plan.segments = group.segments;
     }
     const featureData = new Map<string, ReadonlyMap<string, FeatureData>>();
     if (store !== undefined) {
@@ -134,14 +137,14 @@ export class RealtimeSegments {
         for (const [pid, data] of await store.read(tenant, g.pids, features(...g.segments.map((s) => s.rule)), now)) featureData.set(pid, data);
       }));
     }
-    const written = await Promise.all(plans.map(async ({ pid, segments }) => {
+    const written = await Promise.all(plans.map(async ({ pid, all, segments }) => {
       const f = facts.get(pid);
       const signal = signals.get(pid);
       if (f === undefined || signal === undefined) return [];
       const full = { ...f.facts, lastSeen: signal.lastSeen, features: featureData.get(pid) ?? NO_FEATURES, segments: signal.segments, now };
-      const all = segments === defs.segments;
-      const changes = await this.#deps.segments.writeMembership(tenant, pid, f.version, evaluateAll(segments, full, now), {
-        at: now, schedule: all ? 'set' : 'lower', nextChange: nextChangeAll(segments, full, now), definitions: all ? defs.fingerprint : undefined,
+      const { membership, nextChange } = evaluateAndSchedule(segments, full, now);
+      const changes = await this.#deps.segments.writeMembership(tenant, pid, f.version, membership, {
+        at: now, schedule: all ? 'set' : 'lower', nextChange, definitions: all ? defs.fingerprint : undefined,
       });
       return changes.map((c): TimedChange => ({ ...c, version: f.version, at: now }));
     }));
