@@ -219,7 +219,6 @@ function cliCredentials(config: Config): grpc.ChannelCredentials {
 
 type ServiceName = 'TargetingService' | 'SegmentService' | 'DataSharingService' | 'InventoryService' | 'ProfileService';
 
-/** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
 /** Follows a segment's backfill, one progress line at a time, until it is done or failed. */
 async function backfillProgress(config: Config, id: string): Promise<number> {
   const key = adminKey(resolveKeys(config, false), 'segments:read');
@@ -250,6 +249,7 @@ async function backfillProgress(config: Config, id: string): Promise<number> {
   }
 }
 
+/** One unary call to the running instance with the first local key that has `scope`; prints the JSON answer. */
 async function grpcCall(config: Config, command: string, service: ServiceName, method: string, request: object, scope: string): Promise<number> {
   const key = adminKey(resolveKeys(config, false), scope);
   const Client = loadPulseGrpc().pulse.v1[service] as unknown as grpc.ServiceClientConstructor;

@@ -51,7 +51,7 @@ export function createMetrics(): Metrics {
 export function exportNearCacheStats(metrics: Metrics, stats: () => { entries: number; hits: number; misses: number }): void {
   const registers = [metrics.registry];
   new Gauge({ name: 'pulse_near_cache_entries', help: 'Lookups held by the targeting near-cache.', registers, collect() { this.set(stats().entries); } });
-  const lookups = new Counter({
+  new Counter({
     name: 'pulse_near_cache_lookups_total', help: 'Targeting lookups by near-cache result (hit, miss).', labelNames: ['result'], registers,
     collect() {
       const s = stats();
@@ -60,5 +60,4 @@ export function exportNearCacheStats(metrics: Metrics, stats: () => { entries: n
       this.inc({ result: 'miss' }, s.misses);
     },
   });
-  void lookups;
 }

@@ -22,27 +22,26 @@ export interface RedisTarget {
  */
 export async function connectRedis(target: string | RedisTarget, name: string, onError: (err: Error) => void = () => undefined): Promise<RedisClient> {
   const { url, cluster = false } = typeof target === 'string' ? { url: target } : target;
-  // Auto-pipelining sends the commands of concurrent calls (lookups, scripts) in one socket write.
-  const options: RedisOptions = { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true };
+  // Per connection (each cluster node's too). Auto-pipelining sends the commands of concurrent
+  // calls (lookups, scripts) in one socket write.
+  const connection: RedisOptions = { connectionName: name, maxRetriesPerRequest: 2 };
+  const client = { lazyConnect: true, enableOfflineQueue: true, enableAutoPipelining: true } as const;
   let redis: RedisClient;
   if (cluster) {
     const seeds = url.split(',').map((u) => new URL(u.trim()));
     const first = seeds[0];
     if (first === undefined) throw new Error('a Redis Cluster needs at least one seed URL');
     redis = new Cluster(seeds.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })), {
-      lazyConnect: true,
-      enableOfflineQueue: true,
-      enableAutoPipelining: true,
+      ...client,
       redisOptions: {
-        connectionName: name,
-        maxRetriesPerRequest: 2,
+        ...connection,
         ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
         ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
         ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
       },
     });
   } else {
-    redis = new Redis(url, options);
+    redis = new Redis(url, { ...connection, ...client });
   }
   redis.on('error', onError);
   await redis.connect();
