@@ -2,13 +2,15 @@ import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { normalizeAdId } from '../collection/normalize.ts';
 import { PulseError } from '../errors.ts';
+import { bidRequestProblem, type BidRequestProblem } from './openrtb-check.ts';
+import { applyInsertions, arrayElements, objectSpan, objectSpan2, skipSpace, type Insertion } from './openrtb-splice.ts';
 import { identifierKey, identifierProblem, type Identifier } from '../identity/identifier.ts';
 import { decodeGppSections, GPP_EVALUATED_SECTIONS, type PartnerConsentInput, type PartnerDecision } from './partner-consent.ts';
 
-// Only what Pulse reads or writes is checked. The schemas only validate: parseBidRequest returns
-// the parsed object itself, unknown fields and all (the `Loose` types say so). Plain z.object
-// ignores unknown fields where z.looseObject would copy each one into an output nobody reads,
-// which was most of the validation's cost on the EnrichBidRequest hot path.
+// Only what Pulse reads or writes is checked. The schemas declare the BidRequest type and are the
+// reference of the check: parseBidRequest runs bidRequestProblem (openrtb-check.ts), which gives
+// the same answers without zod's cost on the EnrichBidRequest hot path, and returns the parsed
+// object itself, unknown fields and all (the `Loose` types say so).
 const flag = z.literal([0, 1]);
 const object = z.object({});
 const nonEmpty = z.string().min(1);
@@ -107,23 +109,41 @@ type BidEid = Loose<z.infer<typeof eidSchema>>;
  *   or `body` when the bytes are not UTF-8 JSON of an object.
  */
 export function parseBidRequest(bytes: Uint8Array): BidRequest {
+  return readBidRequest(bytes).request;
+}
+
+/** parseBidRequest, with the text it parsed (for enrichText). */
+export function readBidRequest(bytes: Uint8Array): { request: BidRequest; text: string } {
   let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(utf8(bytes));
+    text = utf8(bytes);
+    data = JSON.parse(text);
   } catch (err) {
     throw new PulseError('INVALID_ARGUMENT', 'body: not valid UTF-8 JSON', { field: 'body', cause: err });
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new PulseError('INVALID_ARGUMENT', 'body: must be a JSON object (an OpenRTB BidRequest)', { field: 'body' });
   }
-  const result = bidRequestSchema.safeParse(data, { error: issueMessage });
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue === undefined || issue.path.length === 0 ? 'body' : fieldPath(issue.path);
-    throw new PulseError('INVALID_ARGUMENT', `${field}: ${issue?.message ?? 'invalid'}`, { field });
+  // bidRequestProblem answers what bidRequestSchema would, several times faster (openrtb-check.ts).
+  const problem = bidRequestProblem(data as Record<string, unknown>);
+  if (problem !== undefined) {
+    const field = problem.path.length === 0 ? 'body' : fieldPath(problem.path);
+    throw new PulseError('INVALID_ARGUMENT', `${field}: ${problem.message}`, { field });
   }
-  // The original object, not zod's output: key order and every unknown field stay as they came.
-  return data as BidRequest;
+  // The original object itself: key order and every unknown field stay as they came.
+  return { request: data as BidRequest, text };
+}
+
+/**
+ * The first problem `bidRequestSchema` (zod) finds in a parsed request: the reference that
+ * bidRequestProblem, which parseBidRequest uses, must agree with (test/unit/openrtb-check.test.ts).
+ */
+export function schemaProblem(data: Record<string, unknown>): BidRequestProblem | undefined {
+  const result = bidRequestSchema.safeParse(data, { error: issueMessage });
+  if (result.success) return undefined;
+  const issue = result.error.issues[0];
+  return { path: issue?.path.filter((p) => typeof p !== 'symbol') ?? [], message: issue?.message ?? 'invalid' };
 }
 
 /** The text of UTF-8 bytes without a leading byte order mark; throws on invalid UTF-8. */
@@ -148,7 +168,9 @@ function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case 'invalid_value':
       return issue.input === undefined ? 'is required' : `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}`;
     case 'too_small':
-      return 'must not be empty';
+      return issue.origin === 'array' || issue.origin === 'string' ? 'must not be empty' : 'must be a safe integer';
+    case 'too_big':
+      return 'must be a safe integer';
     default:
       return undefined;
   }
@@ -409,27 +431,116 @@ const TARGETING_PREFIX = /^[a-z][a-z0-9_]{0,31}$/;
  * @throws PulseError INVALID_ARGUMENT naming a malformed option.
  */
 export function enrich(request: BidRequest, audience: EnrichAudience | undefined, options: EnrichOptions): BidRequest {
+  const add = additions(audience, options);
+  if (add === undefined) return request;
+  const kept = (request.user?.data ?? []).filter((d) => !isOurs(d, options));
+  return {
+    ...request,
+    user: { ...request.user, data: [...kept, ...add.data] },
+    imp: request.imp.map((imp) => ({ ...imp, ext: { ...imp.ext, data: { ...imp.ext?.data, [add.key]: [...add.ids] } } })),
+  };
+}
+
+/** What enrich adds: `user.data` entries and, in each impression, `ext.data[key] = ids`. */
+interface Additions {
+  readonly data: readonly BidData[];
+  readonly key: string;
+  readonly ids: readonly string[];
+}
+
+/** What enrich adds for an audience, or undefined when it adds nothing (checks the options first). */
+function additions(audience: EnrichAudience | undefined, options: EnrichOptions): Additions | undefined {
   checkOptions(options);
-  if (!options.decision.allowed || audience === undefined || audience.segments.length === 0) return request;
+  if (!options.decision.allowed || audience === undefined || audience.segments.length === 0) return undefined;
   const { dataName, segtax } = options;
   const id = options.providerId ?? dataName;
   const withNames = options.segmentNames ?? true;
-  const added: BidData[] = [{
+  const data: BidData[] = [{
     id, name: dataName,
     segment: audience.segments.map((s) => (withNames ? { id: s.id, name: s.name } : { id: s.id })),
     ext: { segtax },
   }];
   const taxonomyIds = new Set<string>();
   for (const s of audience.segments) if (s.taxonomyId !== undefined && s.taxonomyId !== '') taxonomyIds.add(s.taxonomyId);
-  if (taxonomyIds.size > 0) added.push({ id, name: dataName, segment: [...taxonomyIds].map((t) => ({ id: t })), ext: { segtax: SEGTAX_IAB_AUDIENCE_1_1 } });
-  const kept = (request.user?.data ?? []).filter((d) => !(d.name === dataName && isOurSegtax(d.ext?.['segtax'], segtax)));
-  const key = `${options.targetingKeyPrefix}_segs`;
-  const ids = audience.segments.map((s) => s.id);
-  return {
-    ...request,
-    user: { ...request.user, data: [...kept, ...added] },
-    imp: request.imp.map((imp) => ({ ...imp, ext: { ...imp.ext, data: { ...imp.ext?.data, [key]: [...ids] } } })),
-  };
+  if (taxonomyIds.size > 0) data.push({ id, name: dataName, segment: [...taxonomyIds].map((t) => ({ id: t })), ext: { segtax: SEGTAX_IAB_AUDIENCE_1_1 } });
+  return { data, key: `${options.targetingKeyPrefix}_segs`, ids: audience.segments.map((s) => s.id) };
+}
+
+/** An earlier Pulse entry of `user.data` (same name, the tenant's segtax or 4): enrich replaces it. */
+function isOurs(d: BidData, options: EnrichOptions): boolean {
+  return d.name === options.dataName && isOurSegtax(d.ext?.['segtax'], options.segtax);
+}
+
+/** The additions of one audience as JSON text, kept while the audience's segment list is the same object (near-cache hits). */
+interface AdditionsText {
+  readonly options: EnrichOptions;
+  readonly additions: Additions;
+  /** The `user.data` entries, comma-separated, without brackets. */
+  readonly entries: string;
+  /** `"<key>":[ids]`, the impression's `ext.data` member. */
+  readonly member: string;
+}
+const additionsTexts = new WeakMap<object, AdditionsText>();
+
+function sameOptions(a: EnrichOptions, b: EnrichOptions): boolean {
+  return a === b || (a.decision.allowed === b.decision.allowed && a.dataName === b.dataName && a.providerId === b.providerId
+    && a.segtax === b.segtax && a.targetingKeyPrefix === b.targetingKeyPrefix && a.segmentNames === b.segmentNames);
+}
+
+function additionsText(audience: EnrichAudience | undefined, options: EnrichOptions): AdditionsText | undefined {
+  const cached = audience === undefined ? undefined : additionsTexts.get(audience.segments);
+  if (cached !== undefined && sameOptions(cached.options, options)) return cached;
+  const add = additions(audience, options);
+  if (add === undefined || audience === undefined) return undefined;
+  const made = { options, additions: add, entries: JSON.stringify(add.data).slice(1, -1), member: `${JSON.stringify(add.key)}:${JSON.stringify(add.ids)}` };
+  additionsTexts.set(audience.segments, made);
+  return made;
+}
+
+/**
+ * enrich() as JSON text: `text` (what parseBidRequest parsed into `request`) with the additions
+ * spliced in where they go, at a fraction of the cost of serializing the enriched object; the
+ * same JSON value as serialize(enrich(...)) (tested on every fixture). A request that carries
+ * earlier Pulse entries or targeting keys, which enrich replaces, is serialized from enrich's
+ * object instead. Undefined when enrich would return the request unchanged.
+ * @throws PulseError INVALID_ARGUMENT naming a malformed option.
+ */
+export function enrichText(text: string, request: BidRequest, audience: EnrichAudience | undefined, options: EnrichOptions): string | undefined {
+  const add = additionsText(audience, options);
+  if (add === undefined) return undefined;
+  const { key } = add.additions;
+  if (request.user?.data?.some((d) => isOurs(d, options)) === true || request.imp.some((imp) => imp.ext?.data !== undefined && Object.hasOwn(imp.ext.data, key))) {
+    return JSON.stringify(enrich(request, audience, options));
+  }
+  const insertions: Insertion[] = [];
+  const root = objectSpan2(text, skipSpace(text, 0), 'user', 'imp');
+  if (root.a < 0) {
+    insertions.push({ at: root.close, text: `,"user":{"data":[${add.entries}]}` });
+  } else {
+    const user = objectSpan(text, root.a, 'data');
+    if (user.value < 0) {
+      insertions.push({ at: user.close, text: `${user.empty ? '' : ','}"data":[${add.entries}]` });
+    } else {
+      const data = arrayElements(text, user.value);
+      insertions.push({ at: data.close, text: `${data.starts.length === 0 ? '' : ','}${add.entries}` });
+    }
+  }
+  for (const start of arrayElements(text, root.b).starts) {
+    const imp = objectSpan(text, start, 'ext');
+    if (imp.value < 0) {
+      insertions.push({ at: imp.close, text: `${imp.empty ? '' : ','}"ext":{"data":{${add.member}}}` });
+      continue;
+    }
+    const ext = objectSpan(text, imp.value, 'data');
+    if (ext.value < 0) {
+      insertions.push({ at: ext.close, text: `${ext.empty ? '' : ','}"data":{${add.member}}` });
+    } else {
+      const data = objectSpan(text, ext.value);
+      insertions.push({ at: data.close, text: `${data.empty ? '' : ','}${add.member}` });
+    }
+  }
+  insertions.sort((x, y) => x.at - y.at);
+  return applyInsertions(text, insertions);
 }
 
 function isOurSegtax(value: unknown, segtax: number): boolean {
