@@ -18,7 +18,7 @@ import type { BatchClientOptions, BatchClientResult } from './batch-client.ts';
 import { grpcFrame, runH2load, startEmptyServer, writeGetAudienceBody, type EmptyServer, type H2loadResult } from './h2load.ts';
 import { getAudience, ingestRun, Metrics, type BenchPulse } from './pulse-harness.ts';
 import type { Row } from './report.ts';
-import { CpuMeter, HOST, log, ms, NATS_URL, REDIS_URL, round, si, sleep } from './util.ts';
+import { CpuMeter, HOST, log, ms, NATS_URL, NODE_FLAGS, REDIS_URL, round, si, sleep } from './util.ts';
 
 const ENRICH = '/pulse.v1.TargetingService/EnrichBidRequest';
 const GET_AUDIENCE = '/pulse.v1.TargetingService/GetAudience';
@@ -160,7 +160,7 @@ async function enrichOnce(port: number, apiKey: string | undefined, json: Buffer
 
 /** Runs bench/batch-client.ts in a child process and returns its result. */
 async function runBatchClient(root: string, o: BatchClientOptions): Promise<BatchClientResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'batch-client.ts'), JSON.stringify(o)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(root, 'bench', 'batch-client.ts'), JSON.stringify(o)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -196,7 +196,7 @@ async function startCacheOffPulse(ctx: ActivationContext): Promise<{ grpcPort: n
     PULSE_LOG_LEVEL: 'warn', PULSE_NEAR_CACHE_ENTRIES: '0',
     PULSE_API_KEYS: JSON.stringify([{ key: ctx.pulse.apiKey, tenant: 'bench', scopes: ['*'] }]),
   };
-  const child = spawn(process.execPath, [join(ctx.root, 'bin', 'pulse.mjs'), 'start', '--role', 'api'], { cwd: ctx.root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(ctx.root, 'bin', 'pulse.mjs'), 'start', '--role', 'api'], { cwd: ctx.root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   if (child.pid === undefined) throw new Error('cache-off Pulse has no pid');
   const url = `http://${HOST}:${httpPort}/metrics`;

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
 import protobuf from 'protobufjs';
 import { PROTO_DIR } from '../src/infra/proto.ts';
-import { CpuMeter, HOST, runCommand } from './util.ts';
+import { CpuMeter, HOST, NODE_FLAGS, runCommand } from './util.ts';
 
 /** A gRPC message frame: 0x00 (not compressed), 4-byte big-endian length, then the protobuf. */
 export function grpcFrame(message: Uint8Array): Buffer {
@@ -41,7 +41,7 @@ export interface EmptyServer {
 
 /** Starts `bench/<script>` (empty-server.ts: grpc-js; empty-http-server.ts: fastify), which prints {"port": N}. */
 export async function startEmptyServer(root: string, script = 'empty-server.ts'): Promise<EmptyServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', script)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(root, 'bench', script)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });

@@ -186,3 +186,9 @@ export function ms(n: number | undefined): string {
 export function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
+
+/**
+ * The V8 heap flags this bench runs with (package.json's `bench` script, as `start`'s), for every
+ * Node child it starts: the servers it compares run with the same young generation.
+ */
+export const NODE_FLAGS: readonly string[] = process.execArgv.filter((a) => a.startsWith('--max-semi-space-size'));
