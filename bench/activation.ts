@@ -23,7 +23,7 @@ import { CpuMeter, HOST, log, ms, NATS_URL, NODE_FLAGS, REDIS_URL, round, si, sl
 const ENRICH = '/pulse.v1.TargetingService/EnrichBidRequest';
 const GET_AUDIENCE = '/pulse.v1.TargetingService/GetAudience';
 /** A site bid request with a LiveRamp id among its user.eids (test/fixtures/openrtb). */
-const FIXTURE = 'site-eids.json';
+export const FIXTURE = 'site-eids.json';
 /** The fixture's identifier the bench links to the known user (a first-party key reads user.eids). */
 const LINKED = { type: 'partner:liveramp', id: 'XY1000bIVBVah9ium-sZ3ykhPiXQbEcUpn4GjCtxrrw2BRDGM' };
 /** The known user: a member of every bench segment. */
@@ -137,15 +137,20 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
+/** The bench's BidRequest: the fixture FIXTURE as compact JSON bytes. */
+export function enrichFixture(root: string): Buffer {
+  return Buffer.from(JSON.stringify(JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'openrtb', FIXTURE), 'utf8'))));
+}
+
 /** Writes the framed EnrichBidRequestRequest carrying `json` to `file`. */
-function writeEnrichBody(file: string, json: Buffer): number {
+export function writeEnrichBody(file: string, json: Buffer): number {
   const type = loadRoot().lookupType('pulse.v1.EnrichBidRequestRequest');
   const frame = grpcFrame(type.encode(type.create({ openrtbJson: json })).finish());
   writeFileSync(file, frame);
   return frame.byteLength;
 }
 
-async function enrichOnce(port: number, apiKey: string | undefined, json: Buffer): Promise<EnrichBidRequestResponse__Output> {
+export async function enrichOnce(port: number, apiKey: string | undefined, json: Buffer): Promise<EnrichBidRequestResponse__Output> {
   const client = new (loadPulseGrpc().pulse.v1.TargetingService)(`${HOST}:${port}`, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
   if (apiKey !== undefined) md.set('authorization', `Bearer ${apiKey}`);
@@ -245,7 +250,7 @@ async function linkFixtureUser(ctx: ActivationContext, json: Buffer): Promise<En
 export async function activationBench(ctx: ActivationContext): Promise<ActivationBench> {
   const { plan, pulse } = ctx;
   const h = plan.h2load;
-  const json = Buffer.from(JSON.stringify(JSON.parse(readFileSync(join(ctx.root, 'test', 'fixtures', 'openrtb', FIXTURE), 'utf8'))));
+  const json = enrichFixture(ctx.root);
   const enriched = await linkFixtureUser(ctx, json);
   const enrichedJson = JSON.parse(Buffer.from(enriched.openrtbJson).toString('utf8')) as { user?: { data?: { id?: string; segment?: unknown[] }[] } };
   const pulseSegs = (enrichedJson.user?.data ?? []).filter((d) => d.id === 'pulse').reduce((n, d) => n + (d.segment?.length ?? 0), 0);

@@ -2,6 +2,7 @@
 // response and no work at all (no auth, no lookup). Prints {"port": N} once listening; exits on
 // SIGTERM or when stdin closes (the bench died).
 import * as grpc from '@grpc/grpc-js';
+import { serveChild } from './grpc-child.ts';
 import { loadPulseGrpc } from '../src/infra/proto.ts';
 import type { GetAudienceRequest__Output } from '../src/gen/pulse/v1/GetAudienceRequest.ts';
 import type { GetAudienceResponse } from '../src/gen/pulse/v1/GetAudienceResponse.ts';
@@ -11,14 +12,4 @@ const server = new grpc.Server();
 const getAudience: grpc.handleUnaryCall<GetAudienceRequest__Output, GetAudienceResponse> = (_call, callback) => callback(null, {});
 const handlers: grpc.UntypedServiceImplementation = { GetAudience: getAudience };
 server.addService(loadPulseGrpc().pulse.v1.TargetingService.service, handlers);
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-});
-const stop = () => { server.forceShutdown(); process.exit(0); };
-process.on('SIGTERM', stop);
-process.stdin.on('end', stop);
-process.stdin.resume();
+serveChild(server);

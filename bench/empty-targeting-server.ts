@@ -3,6 +3,7 @@
 // BatchGetAudience answers every message with an empty message. Prints {"port": N} once
 // listening; exits on SIGTERM or when stdin closes (the bench died).
 import * as grpc from '@grpc/grpc-js';
+import { serveChild } from './grpc-child.ts';
 import { loadPulseGrpc } from '../src/infra/proto.ts';
 import type { BatchGetAudienceRequest__Output } from '../src/gen/pulse/v1/BatchGetAudienceRequest.ts';
 import type { BatchGetAudienceResponse } from '../src/gen/pulse/v1/BatchGetAudienceResponse.ts';
@@ -21,14 +22,4 @@ const batch: grpc.handleBidiStreamingCall<BatchGetAudienceRequest__Output, Batch
 };
 const handlers: grpc.UntypedServiceImplementation = { GetAudience: getAudience, EnrichBidRequest: enrich, BatchGetAudience: batch };
 server.addService(loadPulseGrpc().pulse.v1.TargetingService.service, handlers);
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-});
-const stop = () => { server.forceShutdown(); process.exit(0); };
-process.on('SIGTERM', stop);
-process.stdin.on('end', stop);
-process.stdin.resume();
+serveChild(server);

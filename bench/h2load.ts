@@ -39,9 +39,12 @@ export interface EmptyServer {
   stop(): Promise<void>;
 }
 
-/** Starts `bench/<script>` (empty-server.ts: grpc-js; empty-http-server.ts: fastify), which prints {"port": N}. */
-export async function startEmptyServer(root: string, script = 'empty-server.ts'): Promise<EmptyServer> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(root, 'bench', script)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * Starts `bench/<script>` (empty-server.ts: grpc-js; empty-http-server.ts: fastify;
+ * enrich-floor-server.ts: a handler variant named in `args`), which prints {"port": N}.
+ */
+export async function startEmptyServer(root: string, script = 'empty-server.ts', args: readonly string[] = []): Promise<EmptyServer> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(root, 'bench', script), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });

@@ -10,6 +10,8 @@
 //                                 users) and phase 5b itself; writes nothing into the repository
 //   npm run bench -- --only segments     1,000,000 profiles x 100 segments (bench/segments.ts; 30-45
 //                                 minutes, ~8 GB of Redis); not part of the default run
+//   npm run bench -- --only enrich-floor   where EnrichBidRequest's time goes: five handlers from
+//                                 empty to Pulse's own under the same h2load load (bench/enrich-floor.ts)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -17,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
+import { enrichFloorMain } from './enrich-floor.ts';
 import { collectorBench, type CollectorBench, type CollectorPlan, type CollectorRun } from './collector.ts';
 import { activationBench, type ActivationBench } from './activation.ts';
 import { bytesPerEvent, makeMessages } from './events.ts';
@@ -118,10 +121,16 @@ async function waitForQuiet(maxMs: number): Promise<number> {
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help === true) {
-    log('npm run bench [-- --quick | --cpu-prof | --only activation | --only segments]   (see bench/README.md)');
+    log('npm run bench [-- --quick | --cpu-prof | --only activation | --only segments | --only enrich-floor]   (see bench/README.md)');
     return 0;
   }
-  if (values.only !== undefined && values.only !== 'activation' && values.only !== 'segments') throw new Error(`--only ${values.only}: the phases that run alone are "activation" and "segments"`);
+  if (values.only !== undefined && values.only !== 'activation' && values.only !== 'segments' && values.only !== 'enrich-floor') {
+    throw new Error(`--only ${values.only}: the phases that run alone are "activation", "segments" and "enrich-floor"`);
+  }
+  if (values.only === 'enrich-floor') {
+    await enrichFloorMain({ root: ROOT, quick: values.quick === true });
+    return 0;
+  }
   // --only segments: 1,000,000 profiles x 100 segments in a namespace and Pulse of its own (bench/segments.ts).
   if (values.only === 'segments') {
     await segmentsMain({ root: ROOT, quick: values.quick === true, profiling: values['cpu-prof'] === true });

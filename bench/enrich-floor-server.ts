@@ -1,0 +1,81 @@
+// `npm run bench -- --only enrich-floor` (child process): TargetingService/EnrichBidRequest served
+// by one of the handlers that bracket Pulse's cost, to show where EnrichBidRequest's time goes:
+//   empty             answers an empty message (the bench's ceiling)
+//   echo              answers the request's bytes back (the transport of a 1.3 KB answer)
+//   parse-echo        Pulse's auth/metrics wrapper, UTF-8 check and JSON.parse, then the bytes back
+//   pulse             Pulse's own handler (targetingHandlers) over a near-cache that holds the user
+//   pulse-free-parse  the same, with JSON.parse of the bench request answered from memory: an
+//                     upper bound of what any faster parser could give
+// Usage: enrich-floor-server.ts <variant> <api key> <request JSON file>. Prints {"port": N} once
+// listening; exits on SIGTERM or when stdin closes (the bench died).
+import { isUtf8 } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { serveChild } from './grpc-child.ts';
+import { KeyRing } from '../src/auth/keys.ts';
+import type { EnrichBidRequestRequest__Output } from '../src/gen/pulse/v1/EnrichBidRequestRequest.ts';
+import type { EnrichBidRequestResponse } from '../src/gen/pulse/v1/EnrichBidRequestResponse.ts';
+import { unary } from '../src/infra/grpc-server.ts';
+import { createLogger } from '../src/infra/log.ts';
+import { createMetrics } from '../src/infra/metrics.ts';
+import { loadPulseGrpc } from '../src/infra/proto.ts';
+import { NearCache } from '../src/targeting/near-cache.ts';
+import { targetingHandlers } from '../src/targeting/service.ts';
+import type { AudienceRecord } from '../src/targeting/store.ts';
+
+const VARIANTS = ['empty', 'echo', 'parse-echo', 'pulse', 'pulse-free-parse'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+type Handler = grpc.handleUnaryCall<EnrichBidRequestRequest__Output, EnrichBidRequestResponse>;
+
+function main(): void {
+  const [variant, apiKey, requestFile] = process.argv.slice(2);
+  if (!VARIANTS.includes(variant as Variant) || apiKey === undefined || requestFile === undefined) {
+    throw new Error(`usage: enrich-floor-server.ts <${VARIANTS.join('|')}> <api key> <request JSON file>`);
+  }
+  const ctx = {
+    keys: new KeyRing([{ key: apiKey, tenant: 'bench', scopes: ['targeting:read'] }]),
+    metrics: createMetrics(), log: createLogger('warn'),
+  };
+  // The bench user as the near-cache holds it after a first lookup (the bench's GetAudience user).
+  const record: AudienceRecord = { profileId: 'bench-user', segments: [{ id: 'buyers', name: 'Bought twice' }, { id: 'pro', name: 'Pro plan' }, { id: 'pro-buyers', name: 'Pro and bought twice' }], storedConsent: undefined };
+  const reader = new NearCache({
+    records: (_tenant, lookups) => Promise.resolve(lookups.map(() => record)),
+    audience: () => Promise.resolve(record),
+  });
+  const pulse = targetingHandlers(ctx, { reader, agreement: () => Promise.resolve({ partner: 'none', all: true, segmentIds: [] }) }).EnrichBidRequest as Handler;
+  let handler: Handler;
+  switch (variant as Variant) {
+    case 'empty':
+      handler = (_call, callback) => callback(null, {});
+      break;
+    case 'echo':
+      handler = (call, callback) => callback(null, { openrtbJson: call.request.openrtbJson, enriched: false });
+      break;
+    case 'parse-echo':
+      handler = unary(ctx, 'EnrichBidRequest', 'targeting:read', (req: EnrichBidRequestRequest__Output) => {
+        const bytes = req.openrtbJson;
+        if (!isUtf8(bytes)) throw new Error('not UTF-8');
+        JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+        return Promise.resolve({ openrtbJson: bytes, enriched: false });
+      });
+      break;
+    case 'pulse':
+      handler = pulse;
+      break;
+    case 'pulse-free-parse': {
+      const text = readFileSync(requestFile, 'utf8');
+      const parsed: unknown = JSON.parse(text);
+      const parse = JSON.parse.bind(JSON);
+      // Only the bench request's own text is answered from memory; any other text is parsed.
+      JSON.parse = ((s: string, reviver?: Parameters<typeof JSON.parse>[1]): unknown => (s === text ? parsed : parse(s, reviver) as unknown)) as typeof JSON.parse;
+      handler = pulse;
+      break;
+    }
+  }
+  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+  server.addService(loadPulseGrpc().pulse.v1.TargetingService.service, { EnrichBidRequest: handler });
+  serveChild(server);
+}
+
+main();
