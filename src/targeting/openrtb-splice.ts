@@ -35,7 +35,7 @@ function stringEnd(s: string, i: number): number {
 }
 
 /** The index after the value starting at `i`. */
-export function valueEnd(s: string, i: number): number {
+function valueEnd(s: string, i: number): number {
   const c = s.charCodeAt(i);
   if (c === QUOTE) return stringEnd(s, i);
   if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
@@ -64,44 +64,32 @@ function keyIs(s: string, start: number, end: number, name: string): boolean {
   return JSON.parse(s.slice(start, end)) === name;
 }
 
-/** An object in the text: where its `}` is, whether it has members, and where the value of one key starts. */
+/** An object in the text: where its `}` is, whether it has members, and where the values of up to two keys start. */
 export interface ObjectSpan {
   /** Index of the object's closing brace. */
   readonly close: number;
   readonly empty: boolean;
-  /** Index where the value of the looked-for key starts (its last occurrence, as JSON.parse keeps), or -1. */
-  readonly value: number;
+  /** Index where the value of key `a` starts (its last occurrence, as JSON.parse keeps), or -1. */
+  readonly a: number;
+  /** The same for key `b`. */
+  readonly b: number;
 }
 
-/** The object whose `{` is at `open`, and the value of its member `key` (if one is looked for). */
-export function objectSpan(s: string, open: number, key?: string): ObjectSpan {
+/** The object whose `{` is at `open`, and the values of its members `a` and `b` (when looked for). */
+export function objectSpan(s: string, open: number, a?: string, b?: string): ObjectSpan {
   let i = skipSpace(s, open + 1);
   const empty = s.charCodeAt(i) === CLOSE_OBJECT;
-  let value = -1;
-  while (s.charCodeAt(i) !== CLOSE_OBJECT) {
-    const keyEnd = stringEnd(s, i);
-    const start = skipSpace(s, skipSpace(s, keyEnd) + 1);
-    if (key !== undefined && keyIs(s, i, keyEnd, key)) value = start;
-    i = skipSpace(s, valueEnd(s, start));
-    if (s.charCodeAt(i) === COMMA) i = skipSpace(s, i + 1);
-  }
-  return { close: i, empty, value };
-}
-
-/** The object whose `{` is at `open`, and the values of its members `a` and `b`. */
-export function objectSpan2(s: string, open: number, a: string, b: string): { close: number; a: number; b: number } {
-  let i = skipSpace(s, open + 1);
   let va = -1;
   let vb = -1;
   while (s.charCodeAt(i) !== CLOSE_OBJECT) {
     const keyEnd = stringEnd(s, i);
     const start = skipSpace(s, skipSpace(s, keyEnd) + 1);
-    if (keyIs(s, i, keyEnd, a)) va = start;
-    else if (keyIs(s, i, keyEnd, b)) vb = start;
+    if (a !== undefined && keyIs(s, i, keyEnd, a)) va = start;
+    else if (b !== undefined && keyIs(s, i, keyEnd, b)) vb = start;
     i = skipSpace(s, valueEnd(s, start));
     if (s.charCodeAt(i) === COMMA) i = skipSpace(s, i + 1);
   }
-  return { close: i, a: va, b: vb };
+  return { close: i, empty, a: va, b: vb };
 }
 
 /** Where each element of the array whose `[` is at `open` starts, and where its `]` is. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { normalizeAdId } from '../collection/normalize.ts';
 import { PulseError } from '../errors.ts';
 import { bidRequestProblem, type BidRequestProblem } from './openrtb-check.ts';
-import { applyInsertions, arrayElements, objectSpan, objectSpan2, skipSpace, type Insertion } from './openrtb-splice.ts';
+import { applyInsertions, arrayElements, objectSpan, skipSpace, type Insertion } from './openrtb-splice.ts';
 import { identifierKey, identifierProblem, type Identifier } from '../identity/identifier.ts';
 import { decodeGppSections, GPP_EVALUATED_SECTIONS, type PartnerConsentInput, type PartnerDecision } from './partner-consent.ts';
 
@@ -513,29 +513,29 @@ export function enrichText(text: string, request: BidRequest, audience: EnrichAu
     return JSON.stringify(enrich(request, audience, options));
   }
   const insertions: Insertion[] = [];
-  const root = objectSpan2(text, skipSpace(text, 0), 'user', 'imp');
+  const root = objectSpan(text, skipSpace(text, 0), 'user', 'imp');
   if (root.a < 0) {
     insertions.push({ at: root.close, text: `,"user":{"data":[${add.entries}]}` });
   } else {
     const user = objectSpan(text, root.a, 'data');
-    if (user.value < 0) {
+    if (user.a < 0) {
       insertions.push({ at: user.close, text: `${user.empty ? '' : ','}"data":[${add.entries}]` });
     } else {
-      const data = arrayElements(text, user.value);
+      const data = arrayElements(text, user.a);
       insertions.push({ at: data.close, text: `${data.starts.length === 0 ? '' : ','}${add.entries}` });
     }
   }
   for (const start of arrayElements(text, root.b).starts) {
     const imp = objectSpan(text, start, 'ext');
-    if (imp.value < 0) {
+    if (imp.a < 0) {
       insertions.push({ at: imp.close, text: `${imp.empty ? '' : ','}"ext":{"data":{${add.member}}}` });
       continue;
     }
-    const ext = objectSpan(text, imp.value, 'data');
-    if (ext.value < 0) {
+    const ext = objectSpan(text, imp.a, 'data');
+    if (ext.a < 0) {
       insertions.push({ at: ext.close, text: `${ext.empty ? '' : ','}"data":{${add.member}}` });
     } else {
-      const data = objectSpan(text, ext.value);
+      const data = objectSpan(text, ext.a);
       insertions.push({ at: data.close, text: `${data.empty ? '' : ','}${add.member}` });
     }
   }
