@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { normalizeAdId } from '../collection/normalize.ts';
 import { PulseError } from '../errors.ts';
 import { bidRequestProblem, type BidRequestProblem } from './openrtb-check.ts';
-import { applyInsertions, arrayElements, objectSpan, skipSpace, type Insertion } from './openrtb-splice.ts';
+import { scanBidRequest as scanBytes, ScanError, type Scanned } from './openrtb-scan.ts';
 import { identifierKey, identifierProblem, type Identifier } from '../identity/identifier.ts';
 import { decodeGppSections, GPP_EVALUATED_SECTIONS, type PartnerConsentInput, type PartnerDecision } from './partner-consent.ts';
 
@@ -109,30 +109,57 @@ type BidEid = Loose<z.infer<typeof eidSchema>>;
  *   or `body` when the bytes are not UTF-8 JSON of an object.
  */
 export function parseBidRequest(bytes: Uint8Array): BidRequest {
-  return readBidRequest(bytes).request;
-}
-
-/** parseBidRequest, with the text it parsed (for enrichText). */
-export function readBidRequest(bytes: Uint8Array): { request: BidRequest; text: string } {
   let data: unknown;
-  let text: string;
   try {
-    text = utf8(bytes);
-    data = JSON.parse(text);
+    data = JSON.parse(utf8(bytes));
   } catch (err) {
-    throw new PulseError('INVALID_ARGUMENT', 'body: not valid UTF-8 JSON', { field: 'body', cause: err });
+    throw notJson(err);
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new PulseError('INVALID_ARGUMENT', 'body: must be a JSON object (an OpenRTB BidRequest)', { field: 'body' });
-  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw notAnObject();
   // bidRequestProblem answers what bidRequestSchema would, several times faster (openrtb-check.ts).
   const problem = bidRequestProblem(data as Record<string, unknown>);
-  if (problem !== undefined) {
-    const field = problem.path.length === 0 ? 'body' : fieldPath(problem.path);
-    throw new PulseError('INVALID_ARGUMENT', `${field}: ${problem.message}`, { field });
-  }
+  if (problem !== undefined) throw problemError(problem);
   // The original object itself: key order and every unknown field stay as they came.
-  return { request: data as BidRequest, text };
+  return data as BidRequest;
+}
+
+/** A request as scanBidRequest reads it. */
+export interface ScannedBidRequest {
+  /** The fields the schema reads, as JSON.parse would give them; everything else left out. */
+  readonly request: BidRequest;
+  readonly scanned: Scanned;
+}
+
+/**
+ * parseBidRequest's checks in one pass over the bytes, without parsing the request: the same
+ * errors, and what enrichBytes needs (the EnrichBidRequest hot path).
+ * @throws PulseError INVALID_ARGUMENT as parseBidRequest does.
+ */
+export function scanBidRequest(bytes: Uint8Array): ScannedBidRequest {
+  let scanned: Scanned;
+  try {
+    scanned = scanBytes(bytes);
+  } catch (err) {
+    if (err instanceof ScanError && err.reason === 'not-object') throw notAnObject();
+    if (err instanceof ScanError) throw notJson(err);
+    throw err;
+  }
+  const problem = bidRequestProblem(scanned.skeleton);
+  if (problem !== undefined) throw problemError(problem);
+  return { request: scanned.skeleton as BidRequest, scanned };
+}
+
+function notJson(cause: unknown): PulseError {
+  return new PulseError('INVALID_ARGUMENT', 'body: not valid UTF-8 JSON', { field: 'body', cause });
+}
+
+function notAnObject(): PulseError {
+  return new PulseError('INVALID_ARGUMENT', 'body: must be a JSON object (an OpenRTB BidRequest)', { field: 'body' });
+}
+
+function problemError(problem: BidRequestProblem): PulseError {
+  const field = problem.path.length === 0 ? 'body' : fieldPath(problem.path);
+  return new PulseError('INVALID_ARGUMENT', `${field}: ${problem.message}`, { field });
 }
 
 /**
@@ -471,76 +498,114 @@ function isOurs(d: BidData, options: EnrichOptions): boolean {
   return d.name === options.dataName && isOurSegtax(d.ext?.['segtax'], options.segtax);
 }
 
-/** The additions of one audience as JSON text, kept while the audience's segment list is the same object (near-cache hits). */
-interface AdditionsText {
+/** The additions of one audience as JSON bytes, kept while the audience's segment list is the same object (near-cache hits). */
+interface AdditionsBytes {
   readonly options: EnrichOptions;
   readonly additions: Additions;
   /** The `user.data` entries, comma-separated, without brackets. */
-  readonly entries: string;
+  readonly entries: Buffer;
   /** `"<key>":[ids]`, the impression's `ext.data` member. */
-  readonly member: string;
+  readonly member: Buffer;
 }
-const additionsTexts = new WeakMap<object, AdditionsText>();
+const additionsBytes = new WeakMap<object, AdditionsBytes>();
 
 function sameOptions(a: EnrichOptions, b: EnrichOptions): boolean {
   return a === b || (a.decision.allowed === b.decision.allowed && a.dataName === b.dataName && a.providerId === b.providerId
     && a.segtax === b.segtax && a.targetingKeyPrefix === b.targetingKeyPrefix && a.segmentNames === b.segmentNames);
 }
 
-function additionsText(audience: EnrichAudience | undefined, options: EnrichOptions): AdditionsText | undefined {
-  const cached = audience === undefined ? undefined : additionsTexts.get(audience.segments);
+function additionsOf(audience: EnrichAudience | undefined, options: EnrichOptions): AdditionsBytes | undefined {
+  const cached = audience === undefined ? undefined : additionsBytes.get(audience.segments);
   if (cached !== undefined && sameOptions(cached.options, options)) return cached;
   const add = additions(audience, options);
   if (add === undefined || audience === undefined) return undefined;
-  const made = { options, additions: add, entries: JSON.stringify(add.data).slice(1, -1), member: `${JSON.stringify(add.key)}:${JSON.stringify(add.ids)}` };
-  additionsTexts.set(audience.segments, made);
+  const made = {
+    options, additions: add,
+    entries: Buffer.from(JSON.stringify(add.data).slice(1, -1), 'utf8'),
+    member: Buffer.from(`${JSON.stringify(add.key)}:${JSON.stringify(add.ids)}`, 'utf8'),
+  };
+  additionsBytes.set(audience.segments, made);
   return made;
 }
 
+const text = (s: string): Buffer => Buffer.from(s, 'latin1');
+const NONE = Buffer.alloc(0);
+const COMMA = text(',');
+const USER_DATA = text(',"user":{"data":[');
+const CLOSE_ARRAY_OBJECT = text(']}');
+const DATA_ARRAY = text('"data":[');
+const COMMA_DATA_ARRAY = text(',"data":[');
+const CLOSE_ARRAY = text(']');
+const EXT_DATA = text('"ext":{"data":{');
+const COMMA_EXT_DATA = text(',"ext":{"data":{');
+const CLOSE_TWO_OBJECTS = text('}}');
+const DATA_OBJECT = text('"data":{');
+const COMMA_DATA_OBJECT = text(',"data":{');
+const CLOSE_OBJECT = text('}');
+
+/** Byte strings inserted into a request's bytes, each before an offset. */
+class Insertions {
+  readonly #at: number[] = [];
+  readonly #parts: Buffer[][] = [];
+
+  add(at: number, ...parts: Buffer[]): void {
+    this.#at.push(at);
+    this.#parts.push(parts);
+  }
+
+  /** `bytes` from `start` with the insertions copied in. */
+  apply(bytes: Buffer, start: number): Buffer {
+    const order = this.#at.map((_, i) => i).sort((x, y) => (this.#at[x] ?? 0) - (this.#at[y] ?? 0));
+    let length = bytes.length - start;
+    for (const parts of this.#parts) for (const p of parts) length += p.length;
+    const out = Buffer.allocUnsafe(length);
+    let from = start;
+    let to = 0;
+    for (const i of order) {
+      const at = this.#at[i] ?? from;
+      to += bytes.copy(out, to, from, at);
+      for (const p of this.#parts[i] ?? []) to += p.copy(out, to);
+      from = at;
+    }
+    bytes.copy(out, to, from);
+    return out;
+  }
+}
+
 /**
- * enrich() as JSON text: `text` (what parseBidRequest parsed into `request`) with the additions
- * spliced in where they go, at a fraction of the cost of serializing the enriched object; the
- * same JSON value as serialize(enrich(...)) (tested on every fixture). A request that carries
- * earlier Pulse entries or targeting keys, which enrich replaces, is serialized from enrich's
+ * enrich() as JSON bytes: the request's own bytes (scanBidRequest) with the additions copied in
+ * where they go, at a fraction of the cost of serializing the enriched object; the same JSON value
+ * as serialize(enrich(...)) (tested on every fixture). A request that carries earlier Pulse
+ * entries or targeting keys, which enrich replaces, is parsed and serialized from enrich's
  * object instead. Undefined when enrich would return the request unchanged.
  * @throws PulseError INVALID_ARGUMENT naming a malformed option.
  */
-export function enrichText(text: string, request: BidRequest, audience: EnrichAudience | undefined, options: EnrichOptions): string | undefined {
-  const add = additionsText(audience, options);
+export function enrichBytes(read: ScannedBidRequest, audience: EnrichAudience | undefined, options: EnrichOptions): Buffer | undefined {
+  const add = additionsOf(audience, options);
   if (add === undefined) return undefined;
+  const { request, scanned } = read;
   const { key } = add.additions;
-  if (request.user?.data?.some((d) => isOurs(d, options)) === true || request.imp.some((imp) => imp.ext?.data !== undefined && Object.hasOwn(imp.ext.data, key))) {
-    return JSON.stringify(enrich(request, audience, options));
+  const { root } = scanned;
+  const imps = root.members['imp']?.items ?? [];
+  if (request.user?.data?.some((d) => isOurs(d, options)) === true || imps.some((imp) => imp?.members['ext']?.members['data']?.keys.includes(key) === true)) {
+    return serialize(enrich(parseBidRequest(scanned.bytes), audience, options));
   }
-  const insertions: Insertion[] = [];
-  const root = objectSpan(text, skipSpace(text, 0), 'user', 'imp');
-  if (root.a < 0) {
-    insertions.push({ at: root.close, text: `,"user":{"data":[${add.entries}]}` });
-  } else {
-    const user = objectSpan(text, root.a, 'data');
-    if (user.a < 0) {
-      insertions.push({ at: user.close, text: `${user.empty ? '' : ','}"data":[${add.entries}]` });
-    } else {
-      const data = arrayElements(text, user.a);
-      insertions.push({ at: data.close, text: `${data.starts.length === 0 ? '' : ','}${add.entries}` });
-    }
+  const out = new Insertions();
+  const user = root.members['user'];
+  const userData = user?.members['data'];
+  if (user === undefined) out.add(root.close, USER_DATA, add.entries, CLOSE_ARRAY_OBJECT);
+  else if (userData === undefined) out.add(user.close, user.count === 0 ? DATA_ARRAY : COMMA_DATA_ARRAY, add.entries, CLOSE_ARRAY);
+  else out.add(userData.close, userData.count === 0 ? NONE : COMMA, add.entries);
+  for (const imp of imps) {
+    // Every impression is an object (scanBidRequest checked), so each has a mark.
+    if (imp === undefined) throw new Error('scanBidRequest left an impression without its place');
+    const ext = imp.members['ext'];
+    const data = ext?.members['data'];
+    if (ext === undefined) out.add(imp.close, imp.count === 0 ? EXT_DATA : COMMA_EXT_DATA, add.member, CLOSE_TWO_OBJECTS);
+    else if (data === undefined) out.add(ext.close, ext.count === 0 ? DATA_OBJECT : COMMA_DATA_OBJECT, add.member, CLOSE_OBJECT);
+    else out.add(data.close, data.count === 0 ? NONE : COMMA, add.member);
   }
-  for (const start of arrayElements(text, root.b).starts) {
-    const imp = objectSpan(text, start, 'ext');
-    if (imp.a < 0) {
-      insertions.push({ at: imp.close, text: `${imp.empty ? '' : ','}"ext":{"data":{${add.member}}}` });
-      continue;
-    }
-    const ext = objectSpan(text, imp.a, 'data');
-    if (ext.a < 0) {
-      insertions.push({ at: ext.close, text: `${ext.empty ? '' : ','}"data":{${add.member}}` });
-    } else {
-      const data = objectSpan(text, ext.a);
-      insertions.push({ at: data.close, text: `${data.empty ? '' : ','}${add.member}` });
-    }
-  }
-  insertions.sort((x, y) => x.at - y.at);
-  return applyInsertions(text, insertions);
+  return out.apply(scanned.bytes, scanned.start);
 }
 
 function isOurSegtax(value: unknown, segtax: number): boolean {

@@ -9,7 +9,7 @@ import type { TargetingServiceHandlers } from '../gen/pulse/v1/TargetingService.
 import { requireIdentifiers, type Identifier } from '../identity/identifier.ts';
 import { bidiStream, unary, type HandlerContext } from '../infra/grpc-server.ts';
 import { decodeTcString, type TcDecoder } from '../privacy/consent.ts';
-import { enrichText, identifiersOf, privacySignals, readBidRequest } from './openrtb.ts';
+import { enrichBytes, identifiersOf, privacySignals, scanBidRequest } from './openrtb.ts';
 import { partnerMayReceive, type PartnerDecision } from './partner-consent.ts';
 import { DEFAULT_TARGETING_SETTINGS, type TargetingSettings } from './settings.ts';
 import { checkTaxonomy, sharedOnly, sharingAgreement, type SharingAgreement, type SharingChange, type SharingStore } from './sharing.ts';
@@ -86,7 +86,8 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
     }, { cost: (req) => Math.max(1, req.lookups.length), items: (req) => req.lookups.length }),
 
     EnrichBidRequest: unary(ctx, 'EnrichBidRequest', 'targeting:read', async (req, principal) => {
-      const { request, text } = readBidRequest(req.openrtbJson);
+      const read = scanBidRequest(req.openrtbJson);
+      const { request } = read;
       const signals = privacySignals(request);
       const partner = principal.partner;
       const { identifiers } = identifiersOf(request, { exchange: partner?.id, buyer: partner?.id });
@@ -112,9 +113,9 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
         if (decision.allowed) segments = sharedOnly(await agreementOf(principal), record.segments);
       }
       // Segments filtered for a partner are a new list per call; a first-party caller's are the
-      // cached record's own list, so enrichText reuses their JSON text.
-      const enriched = enrichText(text, request, { segments }, { decision, dataName: settings.dataName, segtax: settings.segtax, targetingKeyPrefix: 'pulse' });
-      return enriched === undefined ? unchanged : { openrtbJson: Buffer.from(enriched, 'utf8'), enriched: true };
+      // cached record's own list, so enrichBytes reuses their JSON bytes.
+      const enriched = enrichBytes(read, { segments }, { decision, dataName: settings.dataName, segtax: settings.segtax, targetingKeyPrefix: 'pulse' });
+      return enriched === undefined ? unchanged : { openrtbJson: enriched, enriched: true };
     }),
   };
 }
