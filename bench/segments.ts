@@ -14,8 +14,10 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import type { EstimateSegmentResponse__Output } from '../src/gen/pulse/v1/EstimateSegmentResponse.ts';
+import { parseIdentifierKey } from '../src/identity/identifier.ts';
 import { streamNames } from '../src/infra/nats.ts';
 import { loadPulseGrpc } from '../src/infra/proto.ts';
+import { tenantKeys, type TenantKeys } from '../src/profiles/keys.ts';
 import type { BenchMessage } from './events.ts';
 import { CpuProfiler, type ProfileSummary } from './profile.ts';
 import { BENCH_TENANT, cleanupNamespace, createSegments, ingestRun, startBenchPulse, type BenchPulse, type IngestResult, type Metrics } from './pulse-harness.ts';
@@ -420,9 +422,9 @@ interface CloneResult {
 }
 
 /** Profile ids of people, by their user_id (pipelined GETs). */
-async function profileIds(redis: Redis, prefix: string, people: readonly number[]): Promise<string[]> {
+async function profileIds(redis: Redis, keys: TenantKeys, people: readonly number[]): Promise<string[]> {
   const pipeline = redis.pipeline();
-  for (const u of people) pipeline.get(`${prefix}id:user_id:${userId(u)}`);
+  for (const u of people) pipeline.get(keys.identifier({ type: 'user_id', id: userId(u) }));
   return ((await pipeline.exec()) ?? []).map(([err, v], i) => {
     if (err !== null || typeof v !== 'string') throw new Error(`no profile for ${userId(people[i] ?? -1)}`);
     return v;
@@ -434,10 +436,10 @@ async function profileIds(redis: Redis, prefix: string, people: readonly number[
  * through ingest), with their own profile id, identifiers and message ids (bench/clone-profiles.lua).
  */
 async function cloneProfiles(redis: Redis, namespace: string, plan: SegmentsPlan, people: { from: number; to: number }, runId: string, pids: Readonly<Record<string, number | 'self' | undefined>>): Promise<CloneResult> {
-  const prefix = `${namespace}:{${BENCH_TENANT}}:`;
+  const keys = tenantKeys(namespace, BENCH_TENANT);
   const script = readFileSync(new URL('./clone-profiles.lua', import.meta.url), 'utf8');
   const sha = String(await redis.script('LOAD', script));
-  const templates = await profileIds(redis, prefix, Array.from({ length: plan.behaviours }, (_, t) => t));
+  const templates = await profileIds(redis, keys, Array.from({ length: plan.behaviours }, (_, t) => t));
   const meter = new CpuMeter(pids).start();
   const t0 = performance.now();
   // 50 profiles a call keep each script's hold on Redis near 15 ms (other clients share it).
@@ -452,7 +454,7 @@ async function cloneProfiles(redis: Redis, namespace: string, plan: SegmentsPlan
         const t = u % plan.behaviours;
         args.push(templates[t] as string, randomUUID(), userId(t), userId(u), anonymousId(t), anonymousId(u), loadMessageIdPrefix(runId, t), loadMessageIdPrefix(runId, u));
       }
-      pipeline.evalsha(sha, 1, prefix, ...args);
+      pipeline.evalsha(sha, 1, keys.prefix, ...args);
     }
     for (const [err] of (await pipeline.exec()) ?? []) if (err !== null) throw err;
     const t = performance.now();
@@ -468,28 +470,28 @@ async function cloneProfiles(redis: Redis, namespace: string, plan: SegmentsPlan
 }
 
 /** Everything Redis holds for person u's profile, with its own ids replaced by placeholders (and the evaluation time left out). */
-async function profileState(redis: Redis, prefix: string, runId: string, u: number, pid: string): Promise<string> {
-  const pk = `${prefix}p:${pid}`;
+async function profileState(redis: Redis, keys: TenantKeys, runId: string, u: number, pid: string): Promise<string> {
+  const pk = keys.profile(pid);
   const mid = loadMessageIdPrefix(runId, u);
   const norm = (v: string) => v.replaceAll(pid, '<pid>').replaceAll(mid, '<mid>-').replace(`user_id:${userId(u)}`, 'user_id:<user>').replace(`anonymous_id:${anonymousId(u)}`, 'anonymous_id:<anon>');
   const sortedObject = (h: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(h).map(([k, v]): [string, string] => [norm(k), norm(v)]).sort());
-  const hash = (suffix: string): Promise<Record<string, string>> => redis.hgetall(`${pk}${suffix}`);
-  const profile = await hash('');
-  const [traits, tord, counts, computed, ftotals] = [await hash(':traits'), await hash(':tord'), await hash(':counts'), await hash(':computed'), await hash(':ftotals')];
-  const [segs, ids, fkeys] = [await redis.smembers(`${pk}:segs`), await redis.smembers(`${pk}:ids`), await redis.smembers(`${pk}:fkeys`)];
-  const due = await redis.zscore(`${prefix}due`, pid);
+  const hash = (key: string): Promise<Record<string, string>> => redis.hgetall(key);
+  const profile = await hash(pk.hash);
+  const [traits, tord, counts, computed, ftotals] = [await hash(pk.traits), await hash(pk.tord), await hash(pk.counts), await hash(pk.computed), await hash(pk.ftotals)];
+  const [segs, ids, fkeys] = [await redis.smembers(pk.segs), await redis.smembers(pk.ids), await redis.smembers(pk.fkeys)];
+  const due = await redis.zscore(keys.due, pid);
   delete profile['seg_at'];
   const features: Record<string, string[]> = {};
-  for (const fid of fkeys.sort()) features[fid] = (await redis.zrange(`${pk}:f:${fid}`, 0, -1, 'WITHSCORES')).map(norm);
-  const members = await Promise.all(segs.map((sid) => redis.sismember(`${prefix}seg:${sid}:members`, pid)));
+  for (const fid of fkeys.sort()) features[fid] = (await redis.zrange(pk.feature(fid), 0, -1, 'WITHSCORES')).map(norm);
+  const members = await Promise.all(segs.map((sid) => redis.sismember(keys.segMembers(sid), pid)));
   const perEvent: Record<string, string | null> = {};
   for (let k = 0; k < 3; k++) {
-    for (const kind of ['dedup', 'applied', 'fdedup']) {
-      const v = await redis.get(`${prefix}${kind}:${mid}${k}`);
+    for (const kind of ['dedup', 'applied', 'fdedup'] as const) {
+      const v = await redis.get(keys[kind](`${mid}${k}`));
       perEvent[`${kind}:${k}`] = v === null ? null : norm(v);
     }
   }
-  const identity = await Promise.all(ids.map(async (idf) => [norm(idf), (await redis.get(`${prefix}id:${idf}`)) === pid] as const));
+  const identity = await Promise.all(ids.map(async (idf) => [norm(idf), (await redis.get(keys.identifier(parseIdentifierKey(idf)))) === pid] as const));
   return JSON.stringify({
     profile: sortedObject(profile), traits: sortedObject(traits), tord: sortedObject(tord), counts: sortedObject(counts), computed: sortedObject(computed),
     ftotals: sortedObject(ftotals), segs: segs.sort(), inMemberSets: members.every((m) => m === 1), ids: identity.sort(), features, due, perEvent,
@@ -505,15 +507,15 @@ interface ControlCheck {
 
 /** Compares people loaded through ingest with copies of the same behaviour, key by key. */
 async function compareControls(redis: Redis, namespace: string, plan: SegmentsPlan, controls: { from: number; to: number }, runId: string): Promise<ControlCheck> {
-  const prefix = `${namespace}:{${BENCH_TENANT}}:`;
+  const keys = tenantKeys(namespace, BENCH_TENANT);
   let identical = 0;
   const differences: ControlCheck['differences'] = [];
   for (let c = controls.from; c < controls.to; c++) {
     // A person of the same behaviour, below the controls: a copy (or the ingested template itself).
     const copy = c - plan.behaviours;
-    const [cp, pp] = await profileIds(redis, prefix, [c, copy]);
-    const a = await profileState(redis, prefix, runId, c, cp as string);
-    const b = await profileState(redis, prefix, runId, copy, pp as string);
+    const [cp, pp] = await profileIds(redis, keys, [c, copy]);
+    const a = await profileState(redis, keys, runId, c, cp as string);
+    const b = await profileState(redis, keys, runId, copy, pp as string);
     if (a === b) identical++;
     else if (differences.length < 5) differences.push({ control: c, copy, control_state: a, copy_state: b });
   }
@@ -560,7 +562,7 @@ interface MemoryResult {
 /** Counts the namespace's keys by kind (SCAN) and reads MEMORY USAGE of the first `samples` keys of each kind. */
 async function memoryBreakdown(redis: Redis, namespace: string, samples: number): Promise<Omit<MemoryResult, 'usedMemoryBefore' | 'usedMemoryAfter' | 'usedMemoryPerProfile' | 'sampledPerProfile' | 'profiles'>> {
   const t0 = performance.now();
-  const prefix = `${namespace}:{${BENCH_TENANT}}:`;
+  const { prefix } = tenantKeys(namespace, BENCH_TENANT);
   const counts = new Map<string, { keys: number; sample: string[] }>();
   let cursor = '0';
   let keys = 0;
@@ -633,7 +635,7 @@ async function estimates(p: BenchPulse, redis: Redis, segments: readonly BenchSe
   const call = (rule: string) => new Promise<EstimateSegmentResponse__Output>((resolve, reject) => {
     client.EstimateSegment({ rule, sampleSize: 0 }, md, { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : res === undefined ? reject(new Error('EstimateSegment: no response')) : resolve(res)));
   });
-  const prefix = `${p.namespace}:{${BENCH_TENANT}}:`;
+  const keys = tenantKeys(p.namespace, BENCH_TENANT);
   const out: EstimateRun[] = [];
   try {
     for (const r of estimateRules(segments)) {
@@ -650,7 +652,7 @@ async function estimates(p: BenchPulse, redis: Redis, segments: readonly BenchSe
       const lastRes = { estimate: Number(res.estimate), low: Number(res.low), high: Number(res.high), sampleSize: Number(res.sampleSize), sampleMatches: Number(res.sampleMatches), population: Number(res.population) };
       let exact: EstimateRun['exact'];
       if (r.sameAs !== undefined) {
-        const members = await redis.scard(`${prefix}seg:${r.sameAs}:members`);
+        const members = await redis.scard(keys.segMembers(r.sameAs));
         exact = { segment: r.sameAs, members, inInterval: members >= lastRes.low && members <= lastRes.high };
       }
       const run: EstimateRun = {
@@ -735,7 +737,7 @@ async function measure(p: BenchPulse, nc: NatsConnection, redis: Redis, plan: Se
   // Memory right after loading, before the steady stream adds its own de-duplication keys.
   await waitIdle(nc, p.namespace, 10 * 60_000);
   const usedAfter = await usedMemory(redis);
-  const profiles = await redis.scard(`${p.namespace}:{${BENCH_TENANT}}:profiles`);
+  const profiles = await redis.scard(tenantKeys(p.namespace, BENCH_TENANT).profiles);
   if (profiles !== plan.profiles) throw new Error(`the profile index holds ${profiles} profiles, expected ${plan.profiles}`);
   const breakdown = await memoryBreakdown(redis, p.namespace, plan.memorySamples);
   const memory: MemoryResult = {
@@ -745,7 +747,7 @@ async function measure(p: BenchPulse, nc: NatsConnection, redis: Redis, plan: Se
   log(`  Redis memory: used_memory +${((usedAfter - usedBefore) / 2 ** 20).toFixed(0)} MiB = ${memory.usedMemoryPerProfile} bytes/profile; `
     + `MEMORY USAGE x keys of the namespace ${(breakdown.sampledTotalBytes / 2 ** 20).toFixed(0)} MiB = ${memory.sampledPerProfile} bytes/profile (${si(breakdown.keys)} keys, scan ${breakdown.scanSeconds} s)`);
   for (const k of breakdown.kinds.slice(0, 14)) log(`    ${k.kind.padEnd(28)} ${si(k.keys).padStart(6)} keys x ${String(Math.round(k.meanBytes)).padStart(6)} B = ${(k.totalBytes / profiles).toFixed(0).padStart(5)} B/profile`);
-  const sizes = await Promise.all(segments.map(async (s) => ({ id: s.id, members: await redis.scard(`${p.namespace}:{${BENCH_TENANT}}:seg:${s.id}:members`) })));
+  const sizes = await Promise.all(segments.map(async (s) => ({ id: s.id, members: await redis.scard(tenantKeys(p.namespace, BENCH_TENANT).segMembers(s.id)) })));
   const memberships = sizes.reduce((a, s) => a + s.members, 0);
   const membership = {
     perProfile: round(memberships / profiles, 2), largestSegments: [...sizes].sort((a, b) => b.members - a.members).slice(0, 5), emptySegments: sizes.filter((s) => s.members === 0).length,

@@ -1,5 +1,5 @@
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
+import { frequencySuffix, tenantKeys } from '../profiles/keys.ts';
 import { MAX_WINDOW_MS, type CapImpression, type FrequencyCap } from './frequency.ts';
 import type { FrequencyStore, ImpressionRecord } from './store.ts';
 
@@ -20,11 +20,11 @@ export class RedisFrequencyStore implements FrequencyStore {
   }
 
   async setCap(tenant: string, cap: FrequencyCap): Promise<void> {
-    await this.#redis.hset(`${tenantPrefix(this.#namespace, tenant)}fcaps`, cap.id, JSON.stringify(cap));
+    await this.#redis.hset(tenantKeys(this.#namespace, tenant).fcaps, cap.id, JSON.stringify(cap));
   }
 
   async listCaps(tenant: string): Promise<FrequencyCap[]> {
-    const all = await this.#redis.hgetall(`${tenantPrefix(this.#namespace, tenant)}fcaps`);
+    const all = await this.#redis.hgetall(tenantKeys(this.#namespace, tenant).fcaps);
     return Object.values(all).map((v) => {
       const c = JSON.parse(v) as Omit<FrequencyCap, 'channel'> & { channel?: string };
       return { ...c, channel: c.channel };
@@ -32,15 +32,15 @@ export class RedisFrequencyStore implements FrequencyStore {
   }
 
   async deleteCap(tenant: string, id: string): Promise<boolean> {
-    return (await this.#redis.hdel(`${tenantPrefix(this.#namespace, tenant)}fcaps`, id)) === 1;
+    return (await this.#redis.hdel(tenantKeys(this.#namespace, tenant).fcaps, id)) === 1;
   }
 
   async recordImpressions(tenant: string, records: readonly ImpressionRecord[], now: number): Promise<boolean[]> {
     if (records.length === 0) return [];
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const { prefix } = tenantKeys(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
     for (const r of records) {
-      const zsets = r.subjects.flatMap((s) => r.targets.map((t) => `fc:${s}:${t}`));
+      const zsets = r.subjects.flatMap((s) => r.targets.map((t) => frequencySuffix(s, t)));
       this.#record.queue(pipeline, [prefix], [r.impressionId, r.at, `${r.channel}|${r.impressionId}`, MAX_WINDOW_MS, now - MAX_WINDOW_MS, ...zsets]);
     }
     return (await execPipeline(pipeline)).map((v) => v === 1);
@@ -49,12 +49,12 @@ export class RedisFrequencyStore implements FrequencyStore {
   async impressions(tenant: string, subjects: readonly string[], targets: readonly string[], since: number): Promise<Map<string, CapImpression[]>> {
     const out = new Map<string, CapImpression[]>();
     if (subjects.length === 0 || targets.length === 0) return out;
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
     const order: string[] = [];
     for (const t of targets) {
       for (const s of subjects) {
-        pipeline.zrangebyscore(`${prefix}fc:${s}:${t}`, `(${since}`, '+inf', 'WITHSCORES');
+        pipeline.zrangebyscore(keys.frequency(s, t), `(${since}`, '+inf', 'WITHSCORES');
         order.push(t);
       }
     }

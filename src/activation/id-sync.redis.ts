@@ -1,7 +1,7 @@
-import { identifierKey, type Identifier } from '../identity/identifier.ts';
+import { parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import { execPipeline, type RedisClient } from '../infra/redis.ts';
 import type { Json } from '../json.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
+import { tenantKeys } from '../profiles/keys.ts';
 import type { PushSkipped, PushSubject } from './audience-push.ts';
 
 /** How long a user sync is remembered without being renewed. */
@@ -28,20 +28,23 @@ export class RedisIdSync {
 
   /** Remembers that `partner` knows the person behind `identifier` as `uid`. */
   async link(tenant: string, partner: string, identifier: Identifier, uid: string): Promise<void> {
-    await this.#redis.set(`${tenantPrefix(this.#namespace, tenant)}sync:${partner}:${identifierKey(identifier)}`, uid, 'EX', SYNC_TTL_SECONDS);
+    await this.#redis.set(tenantKeys(this.#namespace, tenant).sync(partner, identifier), uid, 'EX', SYNC_TTL_SECONDS);
   }
 
   /** For each profile: the partner's user ids (over all its identifiers) and its `$consent` trait. */
   async subjects(tenant: string, partner: string, profileIds: readonly string[]): Promise<Map<string, PushSubject>> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const out = new Map<string, PushSubject>();
     if (profileIds.length === 0) return out;
     const p1 = this.#redis.pipeline();
-    for (const pid of profileIds) p1.smembers(`${prefix}p:${pid}:ids`).hget(`${prefix}p:${pid}:traits`, '$consent');
+    for (const pid of profileIds) {
+      const pk = keys.profile(pid);
+      p1.smembers(pk.ids).hget(pk.traits, '$consent');
+    }
     const r1 = await execPipeline(p1);
     const ids = profileIds.map((_, i) => r1[2 * i] as string[]);
     const p2 = this.#redis.pipeline();
-    for (const list of ids) for (const idKey of list) p2.get(`${prefix}sync:${partner}:${idKey}`);
+    for (const list of ids) for (const idKey of list) p2.get(keys.sync(partner, parseIdentifierKey(idKey)));
     const r2 = await execPipeline(p2);
     let k = 0;
     profileIds.forEach((pid, i) => {
@@ -58,7 +61,7 @@ export class RedisIdSync {
 
   /** Adds an upload attempt to the partner's delivery status. */
   async report(tenant: string, partner: string, r: DeliveryReport): Promise<void> {
-    const key = `${tenantPrefix(this.#namespace, tenant)}push:${partner}`;
+    const key = tenantKeys(this.#namespace, tenant).push(partner);
     const m = this.#redis.multi();
     if (r.ok) {
       m.hincrby(key, 'batches', 1).hincrby(key, 'changes', r.changes).hincrby(key, 'updates', r.updates)
@@ -72,9 +75,9 @@ export class RedisIdSync {
 
   /** Delivery status of each partner (the `push:<partner>` hash as numbers and strings). */
   async status(tenant: string, partners: readonly string[]): Promise<Record<string, Record<string, string | number>>> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const p = this.#redis.pipeline();
-    for (const partner of partners) p.hgetall(`${prefix}push:${partner}`);
+    for (const partner of partners) p.hgetall(keys.push(partner));
     const r = await execPipeline(p);
     return Object.fromEntries(partners.map((partner, i) => [partner, Object.fromEntries(
       Object.entries(r[i] as Record<string, string>).map(([k, v]) => [k, k === 'last_error' ? v : Number(v)]),

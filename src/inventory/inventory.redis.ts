@@ -1,6 +1,6 @@
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
+import { tenantKeys } from '../profiles/keys.ts';
 import type { Inventory, Placement, WinStats } from './model.ts';
 
 const PROFILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -27,7 +27,7 @@ export class RedisInventoryStore {
    * A placement id already registered by another site or app is refused (ALREADY_EXISTS).
    */
   async upsert(tenant: string, inventory: Inventory): Promise<boolean> {
-    const result = (await this.#upsert.run([tenantPrefix(this.#namespace, tenant)], [
+    const result = (await this.#upsert.run([tenantKeys(this.#namespace, tenant).prefix], [
       inventory.id, JSON.stringify(inventory), ...inventory.placements.map((p) => p.id),
     ])) as [string, string | number, string?];
     if (result[0] === 'conflict') {
@@ -40,16 +40,16 @@ export class RedisInventoryStore {
 
   /** The tenant's inventory, sorted by id. */
   async list(tenant: string): Promise<Inventory[]> {
-    const all = await this.#redis.hgetall(`${tenantPrefix(this.#namespace, tenant)}inventory`);
+    const all = await this.#redis.hgetall(tenantKeys(this.#namespace, tenant).inventory);
     return Object.values(all).map((v) => JSON.parse(v) as Inventory).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** The placement and the inventory holding it, or undefined. */
   async placement(tenant: string, placementId: string): Promise<{ inventory: Inventory; placement: Placement } | undefined> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
-    const owner = await this.#redis.hget(`${prefix}placements`, placementId);
+    const keys = tenantKeys(this.#namespace, tenant);
+    const owner = await this.#redis.hget(keys.placements, placementId);
     if (owner === null) return undefined;
-    const json = await this.#redis.hget(`${prefix}inventory`, owner);
+    const json = await this.#redis.hget(keys.inventory, owner);
     if (json === null) return undefined;
     const inventory = JSON.parse(json) as Inventory;
     const placement = inventory.placements.find((p) => p.id === placementId);
@@ -58,11 +58,11 @@ export class RedisInventoryStore {
 
   /** Every segment of the tenant with its name and member count (SCARD). */
   async segmentReach(tenant: string): Promise<{ id: string; name: string; reach: number }[]> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
-    const names = Object.entries(await this.#redis.hgetall(`${prefix}segnames`));
+    const keys = tenantKeys(this.#namespace, tenant);
+    const names = Object.entries(await this.#redis.hgetall(keys.segnames));
     if (names.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const [id] of names) pipeline.scard(`${prefix}seg:${id}:members`);
+    for (const [id] of names) pipeline.scard(keys.segMembers(id));
     const counts = await execPipeline(pipeline);
     return names.map(([id, name], i) => ({ id, name, reach: Number(counts[i]) }));
   }
@@ -74,11 +74,11 @@ export class RedisInventoryStore {
   async winsBySegment(tenant: string, byProfile: readonly { profileId: string; wins: number; priceSum: number }[]): Promise<Map<string, WinStats>> {
     const out = new Map<string, WinStats>();
     if (byProfile.length === 0) return out;
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     // Profile ids come back from the warehouse: only Pulse's own (UUIDs) become key parts.
     const profiles = byProfile.filter((p) => PROFILE_ID.test(p.profileId));
     const pipeline = this.#redis.pipeline();
-    for (const p of profiles) pipeline.smembers(`${prefix}p:${p.profileId}:segs`);
+    for (const p of profiles) pipeline.smembers(keys.profile(p.profileId).segs);
     const segs = (await execPipeline(pipeline)) as string[][];
     profiles.forEach((p, i) => {
       for (const seg of segs[i] ?? []) {

@@ -1,5 +1,21 @@
+import { PARTNER_PATTERN, TENANT_PATTERN } from '../auth/keys.ts';
+import { CONNECTOR_ID_PATTERN } from '../collection/connectors/model.ts';
 import { NAMESPACE_PATTERN } from '../config/config.ts';
-import { TENANT_PATTERN } from '../auth/keys.ts';
+import { PulseError } from '../errors.ts';
+import { identifierKey, type Identifier } from '../identity/identifier.ts';
+import { SEGMENT_ID_PATTERN } from '../segments/rule.ts';
+
+/*
+ * Every Redis key Pulse builds in TypeScript comes from this module, so the layout is written down
+ * once. Lua scripts receive a prefix in KEYS[] and build their keys inside; the names below match
+ * theirs.
+ *
+ * Validation: namespace and tenant are checked here (so is every id that has a pattern of its own:
+ * connector, segment and partner ids). The other parts come from checked sources: profile ids
+ * from Redis itself (UUIDs the scripts were given) or are filtered before (inventory), identifiers
+ * from identifierProblem (normalization, requireIdentifiers), message ids from event validation,
+ * feature ids are hashes, frequency subjects and targets from frequency.ts (ACTIVATION_ID_PATTERN).
+ */
 
 /**
  * The Redis key prefix of one tenant: `<namespace>:{<tenant>}:`. The hash tag keeps a tenant's
@@ -10,4 +26,149 @@ export function tenantPrefix(namespace: string, tenant: string): string {
   if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
   if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
   return `${namespace}:{${tenant}}:`;
+}
+
+/** `<namespace>:tenants`: the set of tenants with segments (read by the segment clock); no hash tag. */
+export function tenantsKey(namespace: string): string {
+  if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
+  return `${namespace}:tenants`;
+}
+
+/** A segment id checked before it becomes part of a key (INVALID_ARGUMENT otherwise). */
+function segmentId(id: string): string {
+  if (!SEGMENT_ID_PATTERN.test(id)) throw new PulseError('INVALID_ARGUMENT', `id: must match ${SEGMENT_ID_PATTERN.source}`, { field: 'id' });
+  return id;
+}
+
+function partnerId(partner: string): string {
+  if (!PARTNER_PATTERN.test(partner)) throw new PulseError('INVALID_ARGUMENT', `partner must match ${PARTNER_PATTERN.source}`, { field: 'partner' });
+  return partner;
+}
+
+/**
+ * The keys of one profile's own state: the `p` hash (`version`, `first_seen`, `last_seen`,
+ * `merged_into`, `seg_defs`, …) and the structures next to it.
+ */
+export class ProfileKeys {
+  /** The profile's hash. */
+  readonly hash: string;
+  /** What the sub-keys start with. */
+  readonly #parts: string;
+
+  constructor(hash: string, parts: string) {
+    this.hash = hash;
+    this.#parts = parts;
+  }
+
+  /** Set of the profile's identifiers (`type:id`). */
+  get ids(): string { return `${this.#parts}ids`; }
+  /** Trait name -> JSON value. */
+  get traits(): string { return `${this.#parts}traits`; }
+  /** Trait name -> the order token of its last write. */
+  get tord(): string { return `${this.#parts}tord`; }
+  /** Event counters. */
+  get counts(): string { return `${this.#parts}counts`; }
+  /** Computed traits. */
+  get computed(): string { return `${this.#parts}computed`; }
+  /** All-time feature totals (`<featureId>|c|s|mn|mx|f|l`). */
+  get ftotals(): string { return `${this.#parts}ftotals`; }
+  /** Ids of the feature zsets the profile has. */
+  get fkeys(): string { return `${this.#parts}fkeys`; }
+  /** Segments the profile is in. */
+  get segs(): string { return `${this.#parts}segs`; }
+  /** Profiles this one must never be merged with again (after an unmerge). */
+  get nomerge(): string { return `${this.#parts}nomerge`; }
+  /** Frequency zsets of the profile (`<scope>:<target>`), so a merge moves them. */
+  get fckeys(): string { return `${this.#parts}fckeys`; }
+  /** Occurrences of one feature (a zset, score = event time). */
+  feature(featureId: string): string { return `${this.#parts}f:${featureId}`; }
+}
+
+/**
+ * Every key of one tenant in today's layout (v1): all under `<namespace>:{<tenant>}:`, one hash
+ * slot per tenant.
+ */
+export class TenantKeys {
+  /** `<namespace>:{<tenant>}:`, what the Lua scripts get in KEYS[]. */
+  readonly prefix: string;
+
+  constructor(namespace: string, tenant: string) {
+    this.prefix = tenantPrefix(namespace, tenant);
+  }
+
+  /** A profile's own keys: `p:<pid>` and `p:<pid>:<part>`. */
+  profile(profileId: string): ProfileKeys {
+    const hash = `${this.prefix}p:${profileId}`;
+    return new ProfileKeys(hash, `${hash}:`);
+  }
+
+  /** `id:<type>:<id>` -> the profile id the identifier belongs to. */
+  identifier(idf: Identifier): string { return `${this.prefix}id:${identifierKey(idf)}`; }
+  /** `sync:<partner>:<type>:<id>` -> the partner's user id of the person behind the identifier. */
+  sync(partner: string, idf: Identifier): string { return `${this.prefix}sync:${partnerId(partner)}:${identifierKey(idf)}`; }
+  /** `push:<partner>`: the partner's audience-push delivery status (a hash). */
+  push(partner: string): string { return `${this.prefix}push:${partnerId(partner)}`; }
+
+  /** `dedup:<messageId>` -> the profile an event was applied to. */
+  dedup(messageId: string): string { return `${this.prefix}dedup:${messageId}`; }
+  /** `applied:<messageId>`: what applying an event changed, returned again on a redelivery. */
+  applied(messageId: string): string { return `${this.prefix}applied:${messageId}`; }
+  /** `fdedup:<messageId>`: the event's features were recorded. */
+  fdedup(messageId: string): string { return `${this.prefix}fdedup:${messageId}`; }
+
+  /** `fc:<subject>:<target>` (see frequencySuffix): impressions of a subject, a zset. */
+  frequency(subject: string, target: string): string { return `${this.prefix}${frequencySuffix(subject, target)}`; }
+  /** `fcaps`: frequency cap id -> JSON. */
+  get fcaps(): string { return `${this.prefix}fcaps`; }
+
+  /** `segments`: segment id -> current definition JSON. */
+  get segments(): string { return `${this.prefix}segments`; }
+  /** `segnames`: segment id -> name (for the lookup script). */
+  get segnames(): string { return `${this.prefix}segnames`; }
+  /** `segtaxonomy`: segment id -> taxonomy id. */
+  get segtaxonomy(): string { return `${this.prefix}segtaxonomy`; }
+  /** `seg:<id>:members`: the profiles in a segment. */
+  segMembers(segment: string): string { return `${this.prefix}seg:${segmentId(segment)}:members`; }
+  /** `segdef:<id>:versions`: a segment's definition versions, oldest first (a list). */
+  segmentVersions(segment: string): string { return `${this.prefix}segdef:${segmentId(segment)}:versions`; }
+  /** `segdef:<id>:backfill`: progress of the segment's backfill (a hash). */
+  backfill(segment: string): string { return `${this.prefix}segdef:${segmentId(segment)}:backfill`; }
+  /** `segdef:<id>:backfill-lease`: the process running the backfill. */
+  backfillLease(segment: string): string { return `${this.prefix}segdef:${segmentId(segment)}:backfill-lease`; }
+  /** `due`: profile id -> when its membership changes with no new event (a zset). */
+  get due(): string { return `${this.prefix}due`; }
+  /** `profiles`: the tenant's profile index (a set). */
+  get profiles(): string { return `${this.prefix}profiles`; }
+  /** `merges:refused`: refused merges, newest first (a list). */
+  get refusedMerges(): string { return `${this.prefix}merges:refused`; }
+
+  /** `sharing`: partner id -> sharing agreement JSON. */
+  get sharing(): string { return `${this.prefix}sharing`; }
+  /** `inventory`: inventory id -> JSON. */
+  get inventory(): string { return `${this.prefix}inventory`; }
+  /** `placements`: placement id -> inventory id. */
+  get placements(): string { return `${this.prefix}placements`; }
+
+  /** `connector:<id>`: a connector's cursor, status and next run (a hash). */
+  connector(id: string): string {
+    if (!CONNECTOR_ID_PATTERN.test(id)) throw new PulseError('INVALID_ARGUMENT', `connector id must match ${CONNECTOR_ID_PATTERN.source}`, { field: 'id' });
+    return `${this.prefix}connector:${id}`;
+  }
+
+  /** `connector:<id>:lock`: the lease on running the connector. */
+  connectorLock(id: string): string { return `${this.connector(id)}:lock`; }
+}
+
+/** The keys of one tenant (namespace and tenant validated). */
+export function tenantKeys(namespace: string, tenant: string): TenantKeys {
+  return new TenantKeys(namespace, tenant);
+}
+
+/**
+ * `fc:<subject>:<target>`, the part of an impression zset's key after the prefix (what
+ * record-impression.lua gets): subject `p:<pid>` or `i:<type>:<id>` (impressionSubjects), target
+ * `campaign:<id>` or `creative:<id>` (targetKey).
+ */
+export function frequencySuffix(subject: string, target: string): string {
+  return `fc:${subject}:${target}`;
 }

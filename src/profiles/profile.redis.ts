@@ -4,7 +4,7 @@ import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/
 import type { Json, JsonObject } from '../json.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
-import { tenantPrefix } from './keys.ts';
+import { tenantKeys, tenantPrefix } from './keys.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
   computedWrites, decodeComputed, DEFAULT_IDENTITY_LIMITS, eventSource, policyFor, policyTable, traitWrites,
@@ -65,10 +65,11 @@ export class RedisProfileStore implements ProfileStore {
   }
 
   async facts(tenant: string, profileIds: readonly string[]): Promise<Map<string, { facts: FactsInput; version: number }>> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
     for (const pid of profileIds) {
-      pipeline.hgetall(`${prefix}p:${pid}:traits`).hgetall(`${prefix}p:${pid}:counts`).hget(`${prefix}p:${pid}`, 'version').hgetall(`${prefix}p:${pid}:computed`);
+      const pk = keys.profile(pid);
+      pipeline.hgetall(pk.traits).hgetall(pk.counts).hget(pk.hash, 'version').hgetall(pk.computed);
     }
     const r = await execPipeline(pipeline);
     const out = new Map<string, { facts: FactsInput; version: number }>();
@@ -84,19 +85,19 @@ export class RedisProfileStore implements ProfileStore {
 
   async resolve(tenant: string, identifiers: readonly Identifier[]): Promise<string | undefined> {
     if (identifiers.length === 0) return undefined;
-    const prefix = tenantPrefix(this.#namespace, tenant);
-    const found = await this.#redis.mget(byPriority(identifiers).map((i) => `${prefix}id:${identifierKey(i)}`));
+    const keys = tenantKeys(this.#namespace, tenant);
+    const found = await this.#redis.mget(byPriority(identifiers).map((i) => keys.identifier(i)));
     return found.find((p): p is string => p !== null);
   }
 
   async get(tenant: string, profileId: string): Promise<ProfileView | undefined> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     let id = profileId;
     // A merged-away id reads as its survivor; the bound only guards against a corrupted cycle.
     for (let hops = 0; hops < 64; hops++) {
-      const pk = `${prefix}p:${id}`;
+      const pk = keys.profile(id);
       const [meta, ids, traits, counts, computed] = (await execPipeline(
-        this.#redis.pipeline().hgetall(pk).smembers(`${pk}:ids`).hgetall(`${pk}:traits`).hgetall(`${pk}:counts`).hgetall(`${pk}:computed`),
+        this.#redis.pipeline().hgetall(pk.hash).smembers(pk.ids).hgetall(pk.traits).hgetall(pk.counts).hgetall(pk.computed),
       )) as [Record<string, string>, string[], Record<string, string>, Record<string, string>, Record<string, string>];
       const into = meta['merged_into'];
       if (into !== undefined) {
@@ -118,8 +119,7 @@ export class RedisProfileStore implements ProfileStore {
   }
 
   async refusedMerges(tenant: string, limit: number): Promise<JsonObject[]> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
-    const raw = await this.#redis.lrange(`${prefix}merges:refused`, 0, Math.max(0, limit - 1));
+    const raw = await this.#redis.lrange(tenantKeys(this.#namespace, tenant).refusedMerges, 0, Math.max(0, limit - 1));
     return raw.map((r) => JSON.parse(r) as JsonObject);
   }
 }

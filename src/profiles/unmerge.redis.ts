@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { PulseEvent } from '../collection/event.ts';
+import type { Identifier } from '../identity/identifier.ts';
 import { defineScript, execPipeline, type RedisClient, type Script } from '../infra/redis.ts';
 import { RedisFeatureStore } from '../segments/features.redis.ts';
 import type { EventFeature } from '../segments/features.ts';
-import { tenantPrefix } from './keys.ts';
+import { tenantKeys, type ProfileKeys, type TenantKeys } from './keys.ts';
 import { counterName } from './model.ts';
 import type { IdentityLimits, ProfilePolicies } from './policy.ts';
 import { RedisProfileStore } from './profile.redis.ts';
@@ -17,7 +18,7 @@ const SCRATCH_TTL_SECONDS = 3600;
  * What a scratch profile holds besides its event feature zsets (which keep the expiry
  * record-features.lua gives them: a zset of an all-time feature outlives a dead unmerge).
  */
-const PROFILE_PARTS = ['', ':ids', ':traits', ':tord', ':counts', ':computed', ':ftotals', ':fkeys', ':segs'];
+const PROFILE_PARTS = ['hash', 'ids', 'traits', 'tord', 'counts', 'computed', 'ftotals', 'fkeys', 'segs'] as const satisfies readonly (keyof ProfileKeys)[];
 
 /**
  * The Redis side of UnmergeProfile: reads a profile's version and event count, rebuilds each side
@@ -39,13 +40,13 @@ export class RedisUnmergeState implements UnmergeState {
   }
 
   async snapshot(tenant: string, profileId: string): Promise<ProfileSnapshot | undefined> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     let id = profileId;
     // A merged-away id reads as its survivor; the bound only guards against a corrupted cycle.
     for (let hops = 0; hops < 64; hops++) {
-      const pk = `${prefix}p:${id}`;
+      const pk = keys.profile(id);
       const [meta, counts, ids, traits] = (await execPipeline(
-        this.#redis.multi().hmget(pk, 'version', 'merged_into').hgetall(`${pk}:counts`).smembers(`${pk}:ids`).hgetall(`${pk}:traits`),
+        this.#redis.multi().hmget(pk.hash, 'version', 'merged_into').hgetall(pk.counts).smembers(pk.ids).hgetall(pk.traits),
       )) as [[string | null, string | null], Record<string, string>, string[], Record<string, string>];
       const [version, into] = meta;
       if (into !== null) {
@@ -67,30 +68,38 @@ export class RedisUnmergeState implements UnmergeState {
   }
 
   async traits(tenant: string, profileIds: readonly string[]): Promise<Map<string, Record<string, string>>> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
-    for (const pid of profileIds) pipeline.hgetall(`${prefix}p:${pid}:traits`);
+    for (const pid of profileIds) pipeline.hgetall(keys.profile(pid).traits);
     const r = await execPipeline(pipeline);
     return new Map(profileIds.map((pid, i) => [pid, r[i] as Record<string, string>]));
   }
 
   async repointDedup(tenant: string, messageIds: readonly string[], profileId: string): Promise<void> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     for (let i = 0; i < messageIds.length; i += CHUNK) {
       const pipeline = this.#redis.pipeline();
       // Only keys still alive: a redelivered event then reads as a duplicate of the side it went to.
-      for (const mid of messageIds.slice(i, i + CHUNK)) pipeline.set(`${prefix}dedup:${mid}`, profileId, 'KEEPTTL', 'XX');
+      for (const mid of messageIds.slice(i, i + CHUNK)) pipeline.set(keys.dedup(mid), profileId, 'KEEPTTL', 'XX');
       await execPipeline(pipeline);
     }
   }
+}
+
+/**
+ * The one made-up identifier of a side: every event replayed for the side lands on its one scratch
+ * profile, with no identity guardrail in the way (the sides' identifiers are the caller's to say).
+ */
+function sideIdentifier(side: Side): Identifier {
+  return { type: 'cookie', id: `unmerge-side-${side}` };
 }
 
 class RedisScratch implements UnmergeScratch {
   readonly namespace: string;
   readonly #redis: RedisClient;
   readonly #tenant: string;
-  readonly #realPrefix: string;
-  readonly #prefix: string;
+  readonly #real: TenantKeys;
+  readonly #keys: TenantKeys;
   readonly #profiles: RedisProfileStore;
   readonly #features: RedisFeatureStore;
   readonly #swap: Script;
@@ -100,18 +109,16 @@ class RedisScratch implements UnmergeScratch {
   constructor(redis: RedisClient, tenant: string, realNamespace: string, namespace: string, options: { policies?: ProfilePolicies; limits?: IdentityLimits }, swap: Script) {
     this.#redis = redis;
     this.#tenant = tenant;
-    this.#realPrefix = tenantPrefix(realNamespace, tenant);
+    this.#real = tenantKeys(realNamespace, tenant);
     this.namespace = namespace;
-    this.#prefix = tenantPrefix(namespace, tenant);
+    this.#keys = tenantKeys(namespace, tenant);
     this.#profiles = new RedisProfileStore(redis, namespace, SCRATCH_TTL_SECONDS, options);
     this.#features = new RedisFeatureStore(redis, namespace, SCRATCH_TTL_SECONDS);
     this.#swap = swap;
   }
 
   async replay(side: Side, events: readonly PulseEvent[], features: readonly EventFeature[], now: number): Promise<void> {
-    // One made-up identifier per side: every event lands on the side's one scratch profile, with
-    // no identity guardrail in the way (the sides' identifiers are the caller's to say).
-    const identifiers = [{ type: 'cookie', id: `unmerge-side-${side}` }];
+    const identifiers = [sideIdentifier(side)];
     // A redo after the profile changed replays only what is new (the scripts would skip the rest too).
     const fresh = events.filter((e) => !this.#replayed.has(e.messageId));
     for (let i = 0; i < fresh.length; i += CHUNK) {
@@ -122,16 +129,16 @@ class RedisScratch implements UnmergeScratch {
       this.#sides.set(side, pid);
       await this.#features.record(this.#tenant, chunk.map((e) => ({ profileId: pid, messageId: e.messageId, event: counterName(e), properties: e.properties, at: e.timestamp })), features, now);
       for (const e of chunk) this.#replayed.add(e.messageId);
-      const pk = `${this.#prefix}p:${pid}`;
+      const pk = this.#keys.profile(pid);
       const pipeline = this.#redis.pipeline();
-      for (const part of PROFILE_PARTS) pipeline.expire(`${pk}${part}`, SCRATCH_TTL_SECONDS);
-      pipeline.expire(`${this.#prefix}id:cookie:unmerge-side-${side}`, SCRATCH_TTL_SECONDS);
+      for (const part of PROFILE_PARTS) pipeline.expire(pk[part], SCRATCH_TTL_SECONDS);
+      pipeline.expire(this.#keys.identifier(sideIdentifier(side)), SCRATCH_TTL_SECONDS);
       await execPipeline(pipeline);
     }
   }
 
   async swap(req: SwapRequest): Promise<SwapOutcome> {
-    const r = (await this.#swap.run([this.#realPrefix, this.#prefix], [
+    const r = (await this.#swap.run([this.#real.prefix, this.#keys.prefix], [
       req.profileId, String(req.expectedVersion), req.newProfileId, this.#sides.get('a') ?? '', this.#sides.get('b') ?? '', req.now, req.consentTrait,
       req.split.length, ...req.split, req.repoint.length, ...req.repoint,
     ])) as string[];
@@ -147,12 +154,12 @@ class RedisScratch implements UnmergeScratch {
   async discard(): Promise<void> {
     const keys: string[] = [];
     for (const [side, pid] of this.#sides) {
-      const pk = `${this.#prefix}p:${pid}`;
-      for (const fid of await this.#redis.smembers(`${pk}:fkeys`)) keys.push(`${pk}:f:${fid}`);
-      for (const part of PROFILE_PARTS) keys.push(`${pk}${part}`);
-      keys.push(`${this.#prefix}id:cookie:unmerge-side-${side}`);
+      const pk = this.#keys.profile(pid);
+      for (const fid of await this.#redis.smembers(pk.fkeys)) keys.push(pk.feature(fid));
+      for (const part of PROFILE_PARTS) keys.push(pk[part]);
+      keys.push(this.#keys.identifier(sideIdentifier(side)));
     }
-    for (const mid of this.#replayed) keys.push(`${this.#prefix}dedup:${mid}`, `${this.#prefix}applied:${mid}`, `${this.#prefix}fdedup:${mid}`);
+    for (const mid of this.#replayed) keys.push(this.#keys.dedup(mid), this.#keys.applied(mid), this.#keys.fdedup(mid));
     for (let i = 0; i < keys.length; i += CHUNK) await this.#redis.del(...keys.slice(i, i + CHUNK));
     this.#sides.clear();
     this.#replayed.clear();

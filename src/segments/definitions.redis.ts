@@ -1,7 +1,7 @@
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type RedisClient, type Script } from '../infra/redis.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
-import { SEGMENT_ID_PATTERN, type SegmentDefinition } from './model.ts';
+import { tenantKeys, type TenantKeys } from '../profiles/keys.ts';
+import type { SegmentDefinition } from './model.ts';
 
 /** A stored definition version: the definition plus its number and when it was written. */
 export interface SegmentVersion extends SegmentDefinition {
@@ -24,11 +24,6 @@ export interface BackfillProgress {
 
 const STATES: ReadonlySet<string> = new Set(['pending', 'running', 'done', 'failed']);
 
-function segmentKey(id: string): string {
-  if (!SEGMENT_ID_PATTERN.test(id)) throw new PulseError('INVALID_ARGUMENT', `id: must match ${SEGMENT_ID_PATTERN.source}`, { field: 'id' });
-  return `segdef:${id}`;
-}
-
 /**
  * Versions of segment definitions (`segdef:<id>:versions`, a list, oldest first), backfill
  * progress (`segdef:<id>:backfill`, a hash) and the tenant's profile index (`profiles`, a set of
@@ -49,14 +44,14 @@ export class RedisSegmentDefinitions {
     this.#lease = defineScript(redis, 'pulseBackfillLease', new URL('./backfill-lease.lua', import.meta.url), 1);
   }
 
-  #prefix(tenant: string): string {
-    return tenantPrefix(this.#namespace, tenant);
+  #keys(tenant: string): TenantKeys {
+    return tenantKeys(this.#namespace, tenant);
   }
 
   /** Records version 1 of a segment just created. */
   async recordCreated(tenant: string, def: SegmentDefinition): Promise<SegmentVersion> {
     const v: SegmentVersion = { ...def, version: 1, updatedAt: def.createdAt };
-    const key = `${this.#prefix(tenant)}${segmentKey(def.id)}:versions`;
+    const key = this.#keys(tenant).segmentVersions(def.id);
     await execPipeline(this.#redis.multi().del(key).rpush(key, JSON.stringify(v)));
     return v;
   }
@@ -66,14 +61,14 @@ export class RedisSegmentDefinitions {
    * exist; retried when another update got in between (versions stay gapless).
    */
   async update(tenant: string, id: string, next: { readonly name: string; readonly rule: string }, now: number): Promise<SegmentVersion> {
-    const prefix = this.#prefix(tenant);
+    const keys = this.#keys(tenant);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.current(tenant, id);
       if (current === undefined) throw new PulseError('NOT_FOUND', `segment ${id} not found`);
-      const listed = await this.#redis.llen(`${prefix}${segmentKey(id)}:versions`);
+      const listed = await this.#redis.llen(keys.segmentVersions(id));
       const { name, rule } = next;
       const v: SegmentVersion = { id, name, rule, createdAt: current.createdAt, version: current.version + 1, updatedAt: now };
-      const r = Number(await this.#update.run([prefix], [id, listed, JSON.stringify(v), name]));
+      const r = Number(await this.#update.run([keys.prefix], [id, listed, JSON.stringify(v), name]));
       if (r === -1) throw new PulseError('NOT_FOUND', `segment ${id} not found`);
       if (r > 0) return v;
     }
@@ -82,14 +77,14 @@ export class RedisSegmentDefinitions {
 
   /** The current definition with its version (1 for a segment stored before versions existed). */
   async current(tenant: string, id: string): Promise<SegmentVersion | undefined> {
-    const raw = await this.#redis.hget(`${this.#prefix(tenant)}segments`, id);
+    const raw = await this.#redis.hget(this.#keys(tenant).segments, id);
     if (raw === null) return undefined;
     return withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>);
   }
 
   /** Every version, oldest first. */
   async versions(tenant: string, id: string): Promise<SegmentVersion[]> {
-    const list = await this.#redis.lrange(`${this.#prefix(tenant)}${segmentKey(id)}:versions`, 0, -1);
+    const list = await this.#redis.lrange(this.#keys(tenant).segmentVersions(id), 0, -1);
     if (list.length > 0) return list.map((raw) => withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>));
     const current = await this.current(tenant, id);
     return current === undefined ? [] : [current];
@@ -97,8 +92,8 @@ export class RedisSegmentDefinitions {
 
   /** Forgets the versions and backfill progress of a deleted segment. */
   async forget(tenant: string, id: string): Promise<void> {
-    const base = `${this.#prefix(tenant)}${segmentKey(id)}`;
-    await this.#redis.del(`${base}:versions`, `${base}:backfill`, `${base}:backfill-lease`);
+    const keys = this.#keys(tenant);
+    await this.#redis.del(keys.segmentVersions(id), keys.backfill(id), keys.backfillLease(id));
   }
 
   /**
@@ -107,12 +102,12 @@ export class RedisSegmentDefinitions {
    * live one then takes the job over (Backfills.resumeUnfinished).
    */
   async claimBackfill(tenant: string, id: string, owner: string, ms: number): Promise<boolean> {
-    return Number(await this.#lease.run([`${this.#prefix(tenant)}${segmentKey(id)}:backfill-lease`], [owner, ms])) === 1;
+    return Number(await this.#lease.run([this.#keys(tenant).backfillLease(id)], [owner, ms])) === 1;
   }
 
   /** Gives the lease up, if `owner` still holds it. */
   async releaseBackfill(tenant: string, id: string, owner: string): Promise<void> {
-    const key = `${this.#prefix(tenant)}${segmentKey(id)}:backfill-lease`;
+    const key = this.#keys(tenant).backfillLease(id);
     if ((await this.#redis.get(key)) === owner) await this.#redis.del(key);
   }
 
@@ -121,11 +116,11 @@ export class RedisSegmentDefinitions {
    * current version) and that no process holds the lease of: what a crashed process left behind.
    */
   async orphanedBackfills(tenant: string): Promise<SegmentVersion[]> {
-    const prefix = this.#prefix(tenant);
-    const defs = Object.values(await this.#redis.hgetall(`${prefix}segments`)).map((raw) => withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>));
+    const keys = this.#keys(tenant);
+    const defs = Object.values(await this.#redis.hgetall(keys.segments)).map((raw) => withVersion(JSON.parse(raw) as SegmentDefinition & Partial<SegmentVersion>));
     if (defs.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const d of defs) pipeline.hmget(`${prefix}${segmentKey(d.id)}:backfill`, 'state', 'version').exists(`${prefix}${segmentKey(d.id)}:backfill-lease`);
+    for (const d of defs) pipeline.hmget(keys.backfill(d.id), 'state', 'version').exists(keys.backfillLease(d.id));
     const r = await execPipeline(pipeline);
     return defs.filter((d, i) => {
       const [state, version] = r[2 * i] as [string | null, string | null];
@@ -138,11 +133,11 @@ export class RedisSegmentDefinitions {
   async setProgress(tenant: string, id: string, progress: Partial<BackfillProgress>): Promise<void> {
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(progress)) if (v !== undefined) fields[k] = String(v);
-    await this.#redis.hset(`${this.#prefix(tenant)}${segmentKey(id)}:backfill`, fields);
+    await this.#redis.hset(this.#keys(tenant).backfill(id), fields);
   }
 
   async progress(tenant: string, id: string): Promise<BackfillProgress | undefined> {
-    const h = await this.#redis.hgetall(`${this.#prefix(tenant)}${segmentKey(id)}:backfill`);
+    const h = await this.#redis.hgetall(this.#keys(tenant).backfill(id));
     if (h.state === undefined || !STATES.has(h.state)) return undefined;
     const num = (s: string | undefined): number => Number(s ?? 0);
     const time = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
@@ -155,13 +150,13 @@ export class RedisSegmentDefinitions {
   /** Adds profile ids to the tenant's profile index (idempotent). */
   async indexProfiles(tenant: string, profileIds: readonly string[]): Promise<void> {
     // In chunks: spreading a batch of many thousand ids into one call overflows the stack.
-    const key = `${this.#prefix(tenant)}profiles`;
+    const key = this.#keys(tenant).profiles;
     for (let i = 0; i < profileIds.length; i += 1000) await this.#redis.sadd(key, ...profileIds.slice(i, i + 1000));
   }
 
   /** Profiles in the index (merged-away ones included until a backfill scan drops them). */
   async indexSize(tenant: string): Promise<number> {
-    return this.#redis.scard(`${this.#prefix(tenant)}profiles`);
+    return this.#redis.scard(this.#keys(tenant).profiles);
   }
 
   /**
@@ -169,15 +164,15 @@ export class RedisSegmentDefinitions {
    * each with whether it is live (not merged into another profile, not erased).
    */
   async sampleProfiles(tenant: string, n: number): Promise<{ id: string; live: boolean }[]> {
-    const prefix = this.#prefix(tenant);
-    const ids = await this.#redis.srandmember(`${prefix}profiles`, n);
-    return this.#liveness(prefix, ids);
+    const keys = this.#keys(tenant);
+    const ids = await this.#redis.srandmember(keys.profiles, n);
+    return this.#liveness(keys, ids);
   }
 
-  async #liveness(prefix: string, ids: readonly string[]): Promise<{ id: string; live: boolean }[]> {
+  async #liveness(keys: TenantKeys, ids: readonly string[]): Promise<{ id: string; live: boolean }[]> {
     if (ids.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const id of ids) pipeline.hmget(`${prefix}p:${id}`, 'version', 'merged_into');
+    for (const id of ids) pipeline.hmget(keys.profile(id).hash, 'version', 'merged_into');
     const r = (await execPipeline(pipeline)) as [string | null, string | null][];
     return ids.map((id, i) => {
       const [version, mergedInto] = r[i] ?? [null, null];
@@ -194,24 +189,27 @@ export class RedisSegmentDefinitions {
    * seen (the real-time path evaluates them anyway).
    */
   async *scanProfiles(tenant: string, batch: number): AsyncGenerator<string[]> {
-    const prefix = this.#prefix(tenant);
+    const keys = this.#keys(tenant);
     let cursor = '0';
     do {
-      const [next, ids] = await this.#redis.sscan(`${prefix}profiles`, cursor, 'COUNT', batch);
+      const [next, ids] = await this.#redis.sscan(keys.profiles, cursor, 'COUNT', batch);
       cursor = next;
-      const checked = await this.#liveness(prefix, [...new Set(ids)]);
+      const checked = await this.#liveness(keys, [...new Set(ids)]);
       const live = checked.filter((c) => c.live).map((c) => c.id);
       const dead = checked.filter((c) => !c.live).map((c) => c.id);
-      if (dead.length > 0) await this.#redis.srem(`${prefix}profiles`, ...dead);
+      if (dead.length > 0) await this.#redis.srem(keys.profiles, ...dead);
       if (live.length > 0) yield live;
     } while (cursor !== '0');
   }
 
   /** Last seen (`p:<id>` last_seen) and stored membership (`p:<id>:segs`) of profiles, pipelined. */
   async signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, { lastSeen: number | undefined; segments: Set<string> }>> {
-    const prefix = this.#prefix(tenant);
+    const keys = this.#keys(tenant);
     const pipeline = this.#redis.pipeline();
-    for (const pid of profileIds) pipeline.hget(`${prefix}p:${pid}`, 'last_seen').smembers(`${prefix}p:${pid}:segs`);
+    for (const pid of profileIds) {
+      const pk = keys.profile(pid);
+      pipeline.hget(pk.hash, 'last_seen').smembers(pk.segs);
+    }
     const r = await execPipeline(pipeline);
     return new Map(profileIds.map((pid, i) => {
       const last = r[2 * i] as string | null;

@@ -1,5 +1,5 @@
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
+import { tenantKeys, tenantPrefix } from '../profiles/keys.ts';
 import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTotals, type Occurrence } from './features.ts';
 import type { FeatureEvent, FeatureStore } from './store.ts';
 
@@ -61,16 +61,16 @@ export class RedisFeatureStore implements FeatureStore {
   async read(tenant: string, profileIds: readonly string[], features: readonly EventFeature[], now: number): Promise<Map<string, Map<string, FeatureData>>> {
     const out = new Map<string, Map<string, FeatureData>>();
     if (profileIds.length === 0 || features.length === 0) return out;
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const withTotals = features.some(keepsTotal);
     const pipeline = this.#redis.pipeline();
     for (const pid of profileIds) {
-      const pk = `${prefix}p:${pid}`;
-      if (withTotals) pipeline.hgetall(`${pk}:ftotals`);
+      const pk = keys.profile(pid);
+      if (withTotals) pipeline.hgetall(pk.ftotals);
       for (const f of features) {
         if (f.occurrenceHorizonMs === 0) continue;
         const from = f.occurrenceHorizonMs === 'all' ? '-inf' : `(${now - f.occurrenceHorizonMs}`;
-        pipeline.zrangebyscore(`${pk}:f:${f.id}`, from, '+inf', 'WITHSCORES');
+        pipeline.zrangebyscore(pk.feature(f.id), from, '+inf', 'WITHSCORES');
       }
     }
     const results = await execPipeline(pipeline);

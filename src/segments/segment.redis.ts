@@ -1,8 +1,7 @@
 import { TENANT_PATTERN } from '../auth/keys.ts';
-import { NAMESPACE_PATTERN } from '../config/config.ts';
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
+import { tenantKeys, tenantsKey } from '../profiles/keys.ts';
 import type { SegmentDefinition } from './model.ts';
 import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
 
@@ -14,45 +13,47 @@ import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, Seg
 export class RedisSegmentStore implements SegmentStore {
   readonly #redis: RedisClient;
   readonly #namespace: string;
+  /** `<ns>:tenants` (the namespace is checked here, once). */
+  readonly #tenants: string;
   readonly #membership: Script;
   readonly #claim: Script;
 
   constructor(redis: RedisClient, namespace: string) {
-    if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
     this.#redis = redis;
     this.#namespace = namespace;
+    this.#tenants = tenantsKey(namespace);
     this.#membership = defineScript(redis, 'pulseMembership', new URL('./membership.lua', import.meta.url), 1);
     this.#claim = defineScript(redis, 'pulseClaimDue', new URL('./claim-due.lua', import.meta.url), 1);
   }
 
   async create(tenant: string, def: SegmentDefinition): Promise<void> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
-    const created = await this.#redis.hsetnx(`${prefix}segments`, def.id, JSON.stringify(def));
+    const keys = tenantKeys(this.#namespace, tenant);
+    const created = await this.#redis.hsetnx(keys.segments, def.id, JSON.stringify(def));
     if (created === 0) throw new PulseError('ALREADY_EXISTS', `segment ${def.id} already exists`, { field: 'id' });
-    await this.#redis.hset(`${prefix}segnames`, def.id, def.name);
+    await this.#redis.hset(keys.segnames, def.id, def.name);
     await this.addTenant(tenant);
   }
 
   async get(tenant: string, id: string): Promise<SegmentDefinition | undefined> {
-    const raw = await this.#redis.hget(`${tenantPrefix(this.#namespace, tenant)}segments`, id);
+    const raw = await this.#redis.hget(tenantKeys(this.#namespace, tenant).segments, id);
     return raw === null ? undefined : (JSON.parse(raw) as SegmentDefinition);
   }
 
   async list(tenant: string): Promise<SegmentDefinition[]> {
-    const all = await this.#redis.hgetall(`${tenantPrefix(this.#namespace, tenant)}segments`);
+    const all = await this.#redis.hgetall(tenantKeys(this.#namespace, tenant).segments);
     return Object.values(all).map((v) => JSON.parse(v) as SegmentDefinition).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const [removed] = (await execPipeline(
-      this.#redis.multi().hdel(`${prefix}segments`, id).hdel(`${prefix}segnames`, id).del(`${prefix}seg:${id}:members`),
+      this.#redis.multi().hdel(keys.segments, id).hdel(keys.segnames, id).del(keys.segMembers(id)),
     )) as [number];
     return removed === 1;
   }
 
   async writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const { prefix } = tenantKeys(this.#namespace, tenant);
     const args = membership.flatMap(([id, inside]) => [id, inside ? '1' : '0']);
     const flat = (await this.#membership.run([prefix], [
       profileId, version, write?.at ?? 0, write?.schedule ?? 'none', write?.nextChange ?? '', write?.definitions ?? '', ...args,
@@ -65,7 +66,7 @@ export class RedisSegmentStore implements SegmentStore {
   }
 
   async claimDue(tenant: string, now: number, limit: number, leaseMs: number): Promise<DueProfile[]> {
-    const flat = (await this.#claim.run([`${tenantPrefix(this.#namespace, tenant)}due`], [now, limit, leaseMs])) as string[];
+    const flat = (await this.#claim.run([tenantKeys(this.#namespace, tenant).due], [now, limit, leaseMs])) as string[];
     const out: DueProfile[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ profileId: flat[i] as string, due: Number(flat[i + 1]) });
     return out;
@@ -74,9 +75,12 @@ export class RedisSegmentStore implements SegmentStore {
   async signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
     const out = new Map<string, ProfileSignals>();
     if (profileIds.length === 0) return out;
-    const prefix = tenantPrefix(this.#namespace, tenant);
+    const keys = tenantKeys(this.#namespace, tenant);
     const pipeline = this.#redis.pipeline();
-    for (const pid of profileIds) pipeline.hmget(`${prefix}p:${pid}`, 'last_seen', 'seg_defs').smembers(`${prefix}p:${pid}:segs`);
+    for (const pid of profileIds) {
+      const pk = keys.profile(pid);
+      pipeline.hmget(pk.hash, 'last_seen', 'seg_defs').smembers(pk.segs);
+    }
     const r = await execPipeline(pipeline);
     profileIds.forEach((pid, i) => {
       const [lastSeen, evaluated] = r[2 * i] as [string | null, string | null];
@@ -88,10 +92,10 @@ export class RedisSegmentStore implements SegmentStore {
 
   async addTenant(tenant: string): Promise<void> {
     if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
-    await this.#redis.sadd(`${this.#namespace}:tenants`, tenant);
+    await this.#redis.sadd(this.#tenants, tenant);
   }
 
   async tenants(): Promise<string[]> {
-    return (await this.#redis.smembers(`${this.#namespace}:tenants`)).sort();
+    return (await this.#redis.smembers(this.#tenants)).sort();
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineScript, type Script, type RedisClient } from '../infra/redis.ts';
-import { tenantPrefix } from '../profiles/keys.ts';
+import { tenantKeys } from '../profiles/keys.ts';
 import { checkTaxonomy, noSharing, sharingAgreement, type SharingAgreement, type SharingChange, type SharingStore } from './sharing.ts';
 
 const stored = z.object({ all: z.boolean(), segmentIds: z.array(z.string()) });
@@ -35,13 +35,13 @@ export class RedisSharingStore implements SharingStore {
 
   async setTaxonomy(tenant: string, segmentId: string, taxonomyId: string): Promise<void> {
     checkTaxonomy(segmentId, taxonomyId);
-    const key = `${tenantPrefix(this.#namespace, tenant)}segtaxonomy`;
+    const key = tenantKeys(this.#namespace, tenant).segtaxonomy;
     if (taxonomyId === '') await this.#redis.hdel(key, segmentId);
     else await this.#redis.hset(key, segmentId, taxonomyId);
   }
 
   #key(tenant: string): string {
-    return `${tenantPrefix(this.#namespace, tenant)}sharing`;
+    return tenantKeys(this.#namespace, tenant).sharing;
   }
 }
 

@@ -9,6 +9,7 @@ import type { ReportOutcomesResponse__Output } from '../../src/gen/pulse/v1/Repo
 import type { SspReportResponse__Output } from '../../src/gen/pulse/v1/SspReportResponse.ts';
 import { eventually } from '../support/env.ts';
 import { startE2e } from '../support/e2e.ts';
+import { segSize } from '../support/keys.ts';
 
 const ADMIN = 'inventory-admin-key-e2e-0001';
 const SSP = 'inventory-ssp-key-e2e-000001';
@@ -99,7 +100,7 @@ void t.test('MatchAudience ranks segments by members × observed eCPM and deals 
   await e2e.call('SegmentService', 'CreateSegment', { id: 'travel', name: 'Travellers', rule: '{"trait":"interest","op":"eq","value":"travel"}' }, ADMIN);
   const interests: Record<string, string> = { u1: 'sports', u2: 'sports', u3: 'sports', u4: 'sports', u5: 'autos', u6: 'autos', u7: 'travel' };
   for (const [u, interest] of Object.entries(interests)) await publish(u, { interest });
-  const members = (id: string) => e2e.redis.scard(`${e2e.ns}:{acme}:seg:${id}:members`);
+  const members = (id: string) => segSize(e2e.redis, e2e.ns, 'acme', id);
   await eventually(async () => ((await members('sports')) === 4 && (await members('autos')) === 2 && (await members('travel')) === 1 ? true : undefined), 30_000, 'memberships');
 
   const before = await inv<MatchAudienceResponse__Output>('MatchAudience', { placementId: 'pl-top' });

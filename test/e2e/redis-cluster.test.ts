@@ -8,10 +8,12 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { loadPulseGrpc } from '../../src/infra/proto.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import type { BackfillStatus__Output } from '../../src/gen/pulse/v1/BackfillStatus.ts';
 import type { GetAudienceResponse__Output } from '../../src/gen/pulse/v1/GetAudienceResponse.ts';
 import type { Profile__Output } from '../../src/gen/pulse/v1/Profile.ts';
 import { cleanupNamespace, eventually, NATS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { segMembers } from '../support/keys.ts';
 import { bearer, startPulseProcess, type PulseProcess } from '../support/pulse-process.ts';
 import { startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster.ts';
 
@@ -29,7 +31,7 @@ const clients: Record<string, Client> = {};
 t.before(async () => {
   cluster = await startRedisCluster(3);
   for (const name of CANDIDATES) {
-    const port = await cluster.masterOf(`${ns}:{${name}}:p:x`);
+    const port = await cluster.masterOf(tenantKeys(ns, name).profile('x').hash);
     if (!tenants.some((x) => x.port === port)) tenants.push({ name, port, key: `${name}-admin-key-cluster-0001` });
     if (tenants.length === 3) break;
   }
@@ -78,7 +80,7 @@ async function keysOn(port: number, tenant: string): Promise<string[]> {
     const out: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${ns}:{${tenant}}:*`, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${tenantKeys(ns, tenant).prefix}*`, 'COUNT', 1000);
       cursor = next;
       out.push(...keys);
     } while (cursor !== '0');
@@ -142,7 +144,7 @@ void t.test('a client of the cluster sees what Pulse wrote, one slot per tenant'
   const client = cluster.client();
   try {
     for (const { name } of tenants) {
-      const members = await client.smembers(`${ns}:{${name}}:seg:pro:members`);
+      const members = await segMembers(client, ns, name, 'pro');
       t.equal(members.length, 1, `${name}: one member of pro, read through the cluster client`);
     }
   } finally {

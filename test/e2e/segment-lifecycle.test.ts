@@ -7,8 +7,10 @@ import type { ListSegmentVersionsResponse__Output } from '../../src/gen/pulse/v1
 import type { Profile__Output } from '../../src/gen/pulse/v1/Profile.ts';
 import type { Segment__Output } from '../../src/gen/pulse/v1/Segment.ts';
 import type { ValidateRuleResponse__Output } from '../../src/gen/pulse/v1/ValidateRuleResponse.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { eventually } from '../support/env.ts';
 import { startE2e } from '../support/e2e.ts';
+import { segMembers, segSize } from '../support/keys.ts';
 
 const ADMIN = 'admin-key-for-lifecycle-01';
 const PROFILES = 3000;
@@ -22,7 +24,8 @@ async function publish(events: readonly Record<string, unknown>[]): Promise<void
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const key = (rest: string): string => `${e2e.ns}:{acme}:${rest}`;
+const keys = tenantKeys(e2e.ns, 'acme');
+const userKey = (id: string): string => keys.identifier({ type: 'user_id', id });
 
 /**
  * Waits until everything published so far is fully processed (Redis and ClickHouse): batches are
@@ -33,7 +36,7 @@ async function drained(): Promise<void> {
   for (const n of [1, 2]) {
     const marker = `marker-${published}-${n}`;
     await publish([{ type: 'identify', messageId: marker, userId: marker, traits: {}, timestamp: iso(Date.now()) }]);
-    await eventually(async () => ((await e2e.redis.exists(key(`id:user_id:${marker}`))) === 1 ? true : undefined), 30_000, `marker ${marker}`);
+    await eventually(async () => ((await e2e.redis.exists(userKey(marker))) === 1 ? true : undefined), 30_000, `marker ${marker}`);
   }
 }
 
@@ -48,7 +51,7 @@ async function backfillDone(id: string): Promise<BackfillStatus__Output> {
 /** Profile ids of users u-<i>, by i. */
 async function profileIds(): Promise<string[]> {
   const p = e2e.redis.pipeline();
-  for (let i = 0; i < PROFILES; i++) p.get(key(`id:user_id:u-${i}`));
+  for (let i = 0; i < PROFILES; i++) p.get(userKey(`u-${i}`));
   return ((await p.exec()) ?? []).map(([, v]) => String(v));
 }
 
@@ -83,7 +86,7 @@ void t.test('Create, Update and versions; an update is backfilled and members le
   t.ok(created.backfill, 'the backfill is scheduled at once');
   const first = await backfillDone('tiered');
   t.equal(first.profilesDone, String(PROFILES + 2), 'every profile (and the 2 drain markers) evaluated');
-  t.equal(await e2e.redis.scard(key('seg:tiered:members')), PROFILES / 2, 'profiles that existed before the segment entered it without new events');
+  t.equal(await segSize(e2e.redis, e2e.ns, 'acme', 'tiered'), PROFILES / 2, 'profiles that existed before the segment entered it without new events');
 
   const updated = await rpc<Segment__Output>('UpdateSegment', { id: 'tiered', name: 'Tier 8+', rule: 'tier >= 8' });
   t.equal(updated.version, '2');
@@ -97,7 +100,7 @@ void t.test('Create, Update and versions; an update is backfilled and members le
   const second = await backfillDone('tiered');
   t.equal(second.version, '2');
   t.equal(second.exited, String(PROFILES * 3 / 10), 'tiers 5-7 left');
-  t.equal(await e2e.redis.scard(key('seg:tiered:members')), PROFILES / 5);
+  t.equal(await segSize(e2e.redis, e2e.ns, 'acme', 'tiered'), PROFILES / 5);
 
   const cli = await e2e.cli(['segments', 'backfill', '--id', 'tiered']);
   t.equal(cli.code, 0, cli.stderr);
@@ -179,10 +182,10 @@ void t.test('a backfill reads windowed history from ClickHouse while events keep
   await drained();
 
   const ids = await profileIds();
-  const members = new Set(await e2e.redis.smembers(key('seg:pro:members')));
+  const members = new Set(await segMembers(e2e.redis, e2e.ns, 'acme', 'pro'));
   const wrong = ids.filter((pid, i) => members.has(pid) !== (plans.get(i) === 'pro'));
   t.same(wrong, [], 'membership matches every profile\'s latest plan');
-  const buyerIds = new Set(await e2e.redis.smembers(key('seg:buyers:members')));
+  const buyerIds = new Set(await segMembers(e2e.redis, e2e.ns, 'acme', 'buyers'));
   t.same([...buyerIds].sort(), ids.slice(0, 100).filter((_, i) => i % 2 === 0 || i === 1).sort(), 'exactly the even buyers, and u-1 after its new purchase');
 });
 
@@ -204,5 +207,5 @@ void t.test('Explain says which conditions held and what they saw', async (t) =>
 void t.test('Delete forgets versions and progress', async (t) => {
   await rpc('DeleteSegment', { id: 'tiered' });
   await t.rejects(rpc('ListSegmentVersions', { id: 'tiered' }), { code: grpc.status.NOT_FOUND });
-  t.equal(await e2e.redis.exists(key('segdef:tiered:versions'), key('segdef:tiered:backfill')), 0);
+  t.equal(await e2e.redis.exists(keys.segmentVersions('tiered'), keys.backfill('tiered')), 0);
 });

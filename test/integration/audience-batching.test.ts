@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Command } from 'ioredis';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
-import { tenantPrefix } from '../../src/profiles/keys.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 
@@ -29,15 +29,15 @@ async function scriptCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls:
 t.before(async () => {
   redis = await connectRedis(REDIS_URL, 'audience-batching-test');
   for (const tenant of ['acme', 'globex']) {
-    const prefix = tenantPrefix(ns, tenant);
-    await redis.hset(`${prefix}segnames`, { a: `A of ${tenant}`, b: `B of ${tenant}` });
-    await redis.hset(`${prefix}segtaxonomy`, { b: '607' });
+    const keys = tenantKeys(ns, tenant);
+    await redis.hset(keys.segnames, { a: `A of ${tenant}`, b: `B of ${tenant}` });
+    await redis.hset(keys.segtaxonomy, { b: '607' });
     for (let i = 0; i < 300; i++) {
-      await redis.set(`${prefix}id:user_id:u${i}`, `${tenant}-p${i}`);
-      await redis.sadd(`${prefix}p:${tenant}-p${i}:segs`, i % 2 === 0 ? 'a' : 'b');
+      await redis.set(keys.identifier({ type: 'user_id', id: `u${i}` }), `${tenant}-p${i}`);
+      await redis.sadd(keys.profile(`${tenant}-p${i}`).segs, i % 2 === 0 ? 'a' : 'b');
     }
-    await redis.set(`${prefix}id:gaid:g1`, `${tenant}-p1`);
-    await redis.hset(`${prefix}p:${tenant}-p1:traits`, '$consent', JSON.stringify({ tcString: 'CQ-test', gdprApplies: true }));
+    await redis.set(keys.identifier({ type: 'gaid', id: 'g1' }), `${tenant}-p1`);
+    await redis.hset(keys.profile(`${tenant}-p1`).traits, '$consent', JSON.stringify({ tcString: 'CQ-test', gdprApplies: true }));
   }
 });
 
@@ -56,7 +56,7 @@ void t.test('concurrent lookups of one tick share one script call per tenant and
     reader.records('acme', [user('nobody'), user('u3'), [{ type: 'gaid', id: 'g1' }, { type: 'user_id', id: 'u2' }]]),
     reader.audience('globex', user('u2')),
   ]));
-  t.strictSame(calls.sort(), [tenantPrefix(ns, 'acme'), tenantPrefix(ns, 'globex')], 'one script call per tenant');
+  t.strictSame(calls.sort(), [tenantKeys(ns, 'acme').prefix, tenantKeys(ns, 'globex').prefix], 'one script call per tenant');
   const [a, b, c, d] = result;
   t.strictSame(a, [{ profileId: 'acme-p0', segments: [{ id: 'a', name: 'A of acme' }], storedConsent: undefined }]);
   t.strictSame(b, [{ profileId: 'globex-p1', segments: [{ id: 'b', name: 'B of globex', taxonomyId: '607' }], storedConsent: { tcString: 'CQ-test', gdprApplies: true } }, undefined]);

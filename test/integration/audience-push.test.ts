@@ -13,6 +13,7 @@ import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, uniqueNamespace } from '../support/env.ts';
@@ -100,7 +101,7 @@ void t.test('the user-sync endpoint fills the ID-sync table, respecting consent'
 });
 
 void t.test('segment changes reach the partner in its user ids, in order, after retries; others are skipped', async (t) => {
-  const pid = async (anon: string) => (await redis.get(`${ns}:{acme}:id:anonymous_id:${anon}`)) ?? '';
+  const pid = async (anon: string) => (await redis.get(tenantKeys(ns, 'acme').identifier({ type: 'anonymous_id', id: anon }))) ?? '';
   const [a, b, c] = [await pid('anon-a'), await pid('anon-b'), await pid('anon-c')];
   failNext = 2;
   await natsSegmentChanges(nc, ns)('acme', [

@@ -4,11 +4,13 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { createMetrics } from '../../src/infra/metrics.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { Backfills, RuleFactsLoader } from '../../src/segments/backfill.ts';
 import { RedisSegmentDefinitions } from '../../src/segments/definitions.redis.ts';
 import { ClickHouseEventHistory } from '../../src/segments/event-history.clickhouse.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { eventually, uniqueNamespace } from '../support/env.ts';
+import { segSize } from '../support/keys.ts';
 import { startRealtime, type RealtimeHarness } from '../support/realtime.ts';
 import { openTestStack, type TestStack } from '../support/stack.ts';
 
@@ -60,7 +62,7 @@ async function orphan(id: string, rule: string): Promise<void> {
   await definitions.setProgress('acme', id, { state: 'running', version: 1, done: 14, total: USERS, entered: 3, exited: 0, startedAt: Date.now() - 60_000, error: '' });
 }
 
-const members = async (id: string) => stack.redis.scard(`${ns}:{acme}:seg:${id}:members`);
+const members = async (id: string) => segSize(stack.redis, ns, 'acme', id);
 
 void t.test('an unfinished backfill without a live owner is taken over and finished', async (t) => {
   await orphan('tier3', 'tier = 3');
@@ -87,7 +89,7 @@ void t.test('a job whose owner is alive (its lease held) is left alone until the
   t.same(await other.resumeUnfinished(['acme']), ['acme/tier0'], 'taken once the lease lapsed');
   await eventually(async () => ((await definitions.progress('acme', 'tier0'))?.state === 'done' ? true : undefined), 15_000, 'tier0 done');
   t.equal(await members('tier0'), USERS / 4);
-  t.equal(await stack.redis.exists(`${ns}:{acme}:segdef:tier0:backfill-lease`), 0, 'the lease is given up when the job ends');
+  t.equal(await stack.redis.exists(tenantKeys(ns, 'acme').backfillLease('tier0')), 0, 'the lease is given up when the job ends');
 });
 
 void t.test('two processes: the lease lets one run the job; watch() finds orphans by itself', async (t) => {

@@ -14,6 +14,7 @@ import { streamNames } from '../../src/infra/nats.ts';
 import { toStruct } from '../../src/infra/struct.ts';
 import { DEFAULT_CONSENT_POLICY, type ConsentSettings } from '../../src/privacy/consent.ts';
 import { RedisConsentStore } from '../../src/privacy/consent.redis.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { newSegment } from '../../src/segments/model.ts';
@@ -186,7 +187,7 @@ void t.test('the consent record is last-write-wins by event time; a later refusa
   t.equal(withdrawn?.version, profile?.version, 'nor changed the profile version');
   const eu = await profiles.get('eu', (await profiles.resolve('eu', [{ type: 'user_id', id: 'u-eu-yes' }])) ?? '');
   t.match(eu?.traits['$consent'], { tcString: CONSENTED }, 'an older refusal does not replace a newer grant');
-  t.equal(await redis.exists(`${ns}:{acme}:id:user_id:u-stranger`), 0, 'a refusal from someone without a profile creates nothing');
+  t.equal(await redis.exists(tenantKeys(ns, 'acme').identifier({ type: 'user_id', id: 'u-stranger' })), 0, 'a refusal from someone without a profile creates nothing');
 });
 
 void t.test('no raw email or phone anywhere in Redis or ClickHouse', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { features, type EventFeature } from '../../src/segments/features.ts';
 import { RedisFeatureStore } from '../../src/segments/features.redis.ts';
 import { parseRuleText } from '../../src/segments/rule-text.ts';
@@ -55,16 +56,16 @@ void t.test('occurrences are recorded once per messageId, trimmed to the horizon
   t.same(read.get('p1')?.get(visits.id)?.occurrences, [{ at: now - MIN, value: undefined }]);
   t.same(read.get('nobody'), new Map(), 'a profile with no data has no features');
 
-  const prefix = `${ns}:{acme}:p:p1`;
-  t.equal(await redis.zcard(`${prefix}:f:${revenue.id}`), 3, 'the occurrence older than horizon + slack was never stored');
-  t.same((await redis.smembers(`${prefix}:fkeys`)).sort(), [revenue.id, visits.id].sort(), 'fkeys lists the zsets a merge must move');
-  t.ok((await redis.pttl(`${prefix}:f:${visits.id}`)) > 0, 'a zset lapses once its newest occurrence leaves the horizon');
+  const p1 = tenantKeys(ns, 'acme').profile('p1');
+  t.equal(await redis.zcard(p1.feature(revenue.id)), 3, 'the occurrence older than horizon + slack was never stored');
+  t.same((await redis.smembers(p1.fkeys)).sort(), [revenue.id, visits.id].sort(), 'fkeys lists the zsets a merge must move');
+  t.ok((await redis.pttl(p1.feature(visits.id))) > 0, 'a zset lapses once its newest occurrence leaves the horizon');
 
   const later = await store.read('acme', ['p1'], [revenue], now + 35 * MIN);
   t.same(later.get('p1')?.get(revenue.id)?.occurrences.map((o) => o.value), [45.5, undefined], 'reading later drops what left the window');
 
   await store.record('acme', [purchase('m6', now + HOUR, 1)], [revenue], now + HOUR);
-  t.same((await redis.zrange(`${prefix}:f:${revenue.id}`, 0, -1)).sort(), ['m4|', 'm6|1'], 'a new occurrence trims the old ones below horizon + slack');
+  t.same((await redis.zrange(p1.feature(revenue.id), 0, -1)).sort(), ['m4|', 'm6|1'], 'a new occurrence trims the old ones below horizon + slack');
 });
 
 void t.test('all-time totals count each event once, with sum, min, max, first and last', async (t) => {
@@ -81,7 +82,7 @@ void t.test('all-time totals count each event once, with sum, min, max, first an
   const data = (await store.read('acme', ['p2'], [lifetime], Date.now())).get('p2')?.get(lifetime.id);
   t.same(data?.occurrences, []);
   t.same(data?.total, { count: 4, sum: 52.5, min: 2.5, max: 40, first: base, last: base + 3 * HOUR }, 'redelivered events are not counted twice');
-  t.equal(await redis.exists(`${ns}:{acme}:p:p2:f:${lifetime.id}`), 0, 'no zset for a total-only feature');
+  t.equal(await redis.exists(tenantKeys(ns, 'acme').profile('p2').feature(lifetime.id)), 0, 'no zset for a total-only feature');
 });
 
 void t.test('occurrences recorded for a profile merged away meanwhile land on the profile it was merged into', async (t) => {
@@ -89,9 +90,9 @@ void t.test('occurrences recorded for a profile merged away meanwhile land on th
   const visits = only('count(Visit) in last 10 minutes >= 1');
   const now = Date.parse('2026-06-01T12:00:00Z');
   // Another processor merged p-gone into p-live after this batch resolved its event to p-gone.
-  await redis.hset(`${ns}:{acme}:p:p-gone`, 'merged_into', 'p-live');
+  await redis.hset(tenantKeys(ns, 'acme').profile('p-gone').hash, 'merged_into', 'p-live');
   await store.record('acme', [{ profileId: 'p-gone', messageId: 'late-1', event: 'Visit', properties: {}, at: now - MIN }], [visits], now);
   const read = await store.read('acme', ['p-live', 'p-gone'], [visits], now);
   t.same(read.get('p-live')?.get(visits.id)?.occurrences, [{ at: now - MIN, value: undefined }], 'the survivor has the occurrence');
-  t.equal(await redis.exists(`${ns}:{acme}:p:p-gone:f:${visits.id}`), 0, 'nothing written under the merged-away id');
+  t.equal(await redis.exists(tenantKeys(ns, 'acme').profile('p-gone').feature(visits.id)), 0, 'nothing written under the merged-away id');
 });

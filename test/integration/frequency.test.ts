@@ -16,6 +16,7 @@ import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { loadPulseGrpc } from '../../src/infra/proto.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { cleanupNamespace, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
@@ -203,6 +204,6 @@ void t.test('impressions counted on two profiles count together once a login mer
   const after = await check(req);
   t.same({ count: after.caps[0]?.count, capped: after.cappedCampaigns, profile: after.profileId }, { count: 2, capped: ['camp-7'], profile: linked?.profileId }, 'the merged profile carries both impressions');
   const merged = linked?.merges[0]?.merged ?? '';
-  t.same(await redis.keys(`${ns}:{acme}:fc:p:${merged}:*`), [], 'nothing is left under the merged-away profile');
-  t.ok(await redis.pttl(`${ns}:{acme}:fc:p:${linked?.profileId ?? ''}:campaign:camp-7`) > 0, 'the moved zset keeps an expiry');
+  t.same(await redis.keys(tenantKeys(ns, 'acme').frequency(`p:${merged}`, '*')), [], 'nothing is left under the merged-away profile');
+  t.ok(await redis.pttl(tenantKeys(ns, 'acme').frequency(`p:${linked?.profileId ?? ''}`, 'campaign:camp-7')) > 0, 'the moved zset keeps an expiry');
 });

@@ -2,9 +2,10 @@ import t from 'tap';
 import type { PulseEvent } from '../../src/collection/event.ts';
 import type { Identifier } from '../../src/identity/identifier.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
-import { tenantPrefix } from '../../src/profiles/keys.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
+import { segMembers } from '../support/keys.ts';
 
 const ns = uniqueNamespace('ident');
 let redis: RedisClient;
@@ -32,22 +33,22 @@ const anon = (id: string): Identifier => ({ type: 'anonymous_id', id });
 void t.test('an event carrying identifiers of two profiles merges them into the older one', async (t) => {
   const store = new RedisProfileStore(redis, ns, 3600);
   const tenant = 'merge';
-  const prefix = tenantPrefix(ns, tenant);
+  const keys = tenantKeys(ns, tenant);
   const [older] = await store.applyEvents(tenant, [ev([anon('a1')], { traits: { plan: 'free', city: 'Paris' }, timestamp: 1_000 })]);
   const [newer] = await store.applyEvents(tenant, [ev([uid('u1')], { traits: { plan: 'pro' }, timestamp: 2_000 })]);
   t.ok(older && newer && older.profileId !== newer.profileId, 'two profiles before the link');
   if (older === undefined || newer === undefined) return;
 
   // The features and segments stores' keys of the newer profile: a merge must move or clear them.
-  await redis.zadd(`${prefix}p:${newer.profileId}:f:feat1`, 2_000, 'mX', 2_500, 'mY');
-  await redis.zadd(`${prefix}p:${older.profileId}:f:feat1`, 1_000, 'mZ', 2_000, 'mX');
-  await redis.sadd(`${prefix}p:${newer.profileId}:fkeys`, 'feat1');
-  await redis.sadd(`${prefix}p:${older.profileId}:fkeys`, 'feat1');
-  await redis.pexpire(`${prefix}p:${newer.profileId}:f:feat1`, 600_000);
-  await redis.hset(`${prefix}p:${newer.profileId}:ftotals`, { 'feat1|c': 2, 'feat1|s': 2.5, 'feat1|mn': 1, 'feat1|mx': 1.5, 'feat1|f': 2_000, 'feat1|l': 2_500 });
-  await redis.hset(`${prefix}p:${older.profileId}:ftotals`, { 'feat1|c': 3, 'feat1|s': 10, 'feat1|mn': 2, 'feat1|mx': 5, 'feat1|f': 1_000, 'feat1|l': 2_000 });
-  await redis.sadd(`${prefix}p:${newer.profileId}:segs`, 'buyers');
-  await redis.sadd(`${prefix}seg:buyers:members`, newer.profileId, 'someone-else');
+  await redis.zadd(keys.profile(newer.profileId).feature('feat1'), 2_000, 'mX', 2_500, 'mY');
+  await redis.zadd(keys.profile(older.profileId).feature('feat1'), 1_000, 'mZ', 2_000, 'mX');
+  await redis.sadd(keys.profile(newer.profileId).fkeys, 'feat1');
+  await redis.sadd(keys.profile(older.profileId).fkeys, 'feat1');
+  await redis.pexpire(keys.profile(newer.profileId).feature('feat1'), 600_000);
+  await redis.hset(keys.profile(newer.profileId).ftotals, { 'feat1|c': 2, 'feat1|s': 2.5, 'feat1|mn': 1, 'feat1|mx': 1.5, 'feat1|f': 2_000, 'feat1|l': 2_500 });
+  await redis.hset(keys.profile(older.profileId).ftotals, { 'feat1|c': 3, 'feat1|s': 10, 'feat1|mn': 2, 'feat1|mx': 5, 'feat1|f': 1_000, 'feat1|l': 2_000 });
+  await redis.sadd(keys.profile(newer.profileId).segs, 'buyers');
+  await redis.sadd(keys.segMembers('buyers'), newer.profileId, 'someone-else');
 
   const linkEvent = ev([uid('u1'), anon('a1')], { type: 'identify', event: '', timestamp: 3_000, traits: { email_opt_in: true } });
   const [link] = await store.applyEvents(tenant, [linkEvent]);
@@ -63,12 +64,12 @@ void t.test('an event carrying identifiers of two profiles merges them into the 
   t.equal(p?.lastSeen, 3_000);
   t.same(await store.get(tenant, newer.profileId), p, 'a merged-away id reads as its survivor');
   t.same(await store.resolve(tenant, [uid('u1')]), older.profileId, 'the identifier now points to the survivor');
-  t.same(await redis.zrange(`${prefix}p:${older.profileId}:f:feat1`, 0, -1, 'WITHSCORES'), ['mZ', '1000', 'mX', '2000', 'mY', '2500'], 'feature zsets united');
-  t.equal(await redis.exists(`${prefix}p:${newer.profileId}:f:feat1`), 0, 'the loser keeps no feature zset');
-  t.equal(await redis.pttl(`${prefix}p:${older.profileId}:f:feat1`), -1, 'a zset without expiry keeps none');
-  t.same(await redis.hgetall(`${prefix}p:${older.profileId}:ftotals`), { 'feat1|c': '5', 'feat1|s': '12.5', 'feat1|mn': '1', 'feat1|mx': '5', 'feat1|f': '1000', 'feat1|l': '2500' }, 'feature totals combined');
-  t.same(await redis.smembers(`${prefix}seg:buyers:members`), ['someone-else'], 'the loser left its segments');
-  t.same(await redis.hgetall(`${prefix}p:${newer.profileId}`), { merged_into: older.profileId }, 'the loser is a tombstone');
+  t.same(await redis.zrange(keys.profile(older.profileId).feature('feat1'), 0, -1, 'WITHSCORES'), ['mZ', '1000', 'mX', '2000', 'mY', '2500'], 'feature zsets united');
+  t.equal(await redis.exists(keys.profile(newer.profileId).feature('feat1')), 0, 'the loser keeps no feature zset');
+  t.equal(await redis.pttl(keys.profile(older.profileId).feature('feat1')), -1, 'a zset without expiry keeps none');
+  t.same(await redis.hgetall(keys.profile(older.profileId).ftotals), { 'feat1|c': '5', 'feat1|s': '12.5', 'feat1|mn': '1', 'feat1|mx': '5', 'feat1|f': '1000', 'feat1|l': '2500' }, 'feature totals combined');
+  t.same(await segMembers(redis, ns, tenant, 'buyers'), ['someone-else'], 'the loser left its segments');
+  t.same(await redis.hgetall(keys.profile(newer.profileId).hash), { merged_into: older.profileId }, 'the loser is a tombstone');
 
   const [dup] = await store.applyEvents(tenant, [{ ...ev([uid('u1')]), messageId: 'm2' }]);
   t.same(dup, { profileId: older.profileId, version: p?.version, duplicate: true, traitChanges: [{ trait: 'plan', value: 'pro' }], merges: [], refused: [] },
@@ -93,18 +94,18 @@ void t.test('a third profile joins through any identifier; chains end in one pro
 void t.test('a merged feature zset keeps the longer expiry of the two', async (t) => {
   const store = new RedisProfileStore(redis, ns, 3600);
   const tenant = 'ttl';
-  const prefix = tenantPrefix(ns, tenant);
+  const keys = tenantKeys(ns, tenant);
   const [a] = await store.applyEvents(tenant, [ev([anon('t1')], { timestamp: 1_000 })]);
   const [b] = await store.applyEvents(tenant, [ev([anon('t2')], { timestamp: 2_000 })]);
   for (const [r, ttl] of [[a, 100_000], [b, 300_000]] as const) {
-    await redis.zadd(`${prefix}p:${r?.profileId ?? ''}:f:w`, 1, `m-${ttl}`);
-    await redis.pexpire(`${prefix}p:${r?.profileId ?? ''}:f:w`, ttl);
-    await redis.sadd(`${prefix}p:${r?.profileId ?? ''}:fkeys`, 'w');
+    await redis.zadd(keys.profile(r?.profileId ?? '').feature('w'), 1, `m-${ttl}`);
+    await redis.pexpire(keys.profile(r?.profileId ?? '').feature('w'), ttl);
+    await redis.sadd(keys.profile(r?.profileId ?? '').fkeys, 'w');
   }
   await store.applyEvents(tenant, [ev([anon('t1'), anon('t2')])]);
-  const ttl = await redis.pttl(`${prefix}p:${a?.profileId ?? ''}:f:w`);
+  const ttl = await redis.pttl(keys.profile(a?.profileId ?? '').feature('w'));
   t.ok(ttl > 200_000 && ttl <= 300_000, `expiry ${ttl} ms`);
-  t.equal(await redis.zcard(`${prefix}p:${a?.profileId ?? ''}:f:w`), 2);
+  t.equal(await redis.zcard(keys.profile(a?.profileId ?? '').feature('w')), 2);
 });
 
 void t.test('guardrails: a second user_id is refused, the event goes to its highest-priority identifier', async (t) => {

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '../../src/infra/log.ts';
 import { connectNats } from '../../src/infra/nats.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
-import { tenantPrefix } from '../../src/profiles/keys.ts';
+import { tenantKeys, type TenantKeys } from '../../src/profiles/keys.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { subscribeInvalidation } from '../../src/targeting/invalidation.nats.ts';
 import { NearCache } from '../../src/targeting/near-cache.ts';
@@ -13,17 +13,17 @@ import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, uniqueNamespace } fr
 const ns = uniqueNamespace('ncache');
 let nc: NatsConnection;
 let redis: RedisClient;
-let prefix: string;
+let keys: TenantKeys;
 
 t.before(async () => {
   nc = await connectNats(NATS_URL, 'near-cache-test');
   redis = await connectRedis(REDIS_URL, 'near-cache-test');
-  prefix = tenantPrefix(ns, 'acme');
+  keys = tenantKeys(ns, 'acme');
   // Profiles as the profile and segment stores lay them out (issue4-design.md).
-  await redis.hset(`${prefix}segnames`, { a: 'Segment A', b: 'Segment B' });
+  await redis.hset(keys.segnames, { a: 'Segment A', b: 'Segment B' });
   for (const [user, pid, segs] of [['u1', 'p1', ['a']], ['u2', 'p2', ['a']], ['u3', 'p3', ['b']]] as const) {
-    await redis.set(`${prefix}id:user_id:${user}`, pid);
-    await redis.sadd(`${prefix}p:${pid}:segs`, ...segs);
+    await redis.set(keys.identifier({ type: 'user_id', id: user }), pid);
+    await redis.sadd(keys.profile(pid).segs, ...segs);
   }
 });
 
@@ -44,7 +44,7 @@ void t.test('lookups are served from the cache until the change feed names the p
   t.same(await segmentsOf(cache, 'u2'), ['a']);
   t.same(cache.stats(), { entries: 2, hits: 0, misses: 2 });
 
-  await redis.sadd(`${prefix}p:p1:segs`, 'b');
+  await redis.sadd(keys.profile('p1').segs, 'b');
   t.same(await segmentsOf(cache, 'u1'), ['a'], 'a change nobody announced is not seen: the answer came from the cache');
   t.equal(cache.stats().hits, 1);
 

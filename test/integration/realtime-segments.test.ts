@@ -4,10 +4,12 @@ import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { cleanupNamespace, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { dueOf, segMembers, segsOf as segsIn } from '../support/keys.ts';
 import { startRealtime, type RealtimeHarness } from '../support/realtime.ts';
 
 const ns = uniqueNamespace('rt');
@@ -45,7 +47,7 @@ t.teardown(async () => {
 });
 
 const at = (ms: number) => new Date(ms).toISOString();
-const segsOf = async (pid: string) => (await redis.smembers(`${ns}:{acme}:p:${pid}:segs`)).sort();
+const segsOf = async (pid: string) => segsIn(redis, ns, 'acme', pid);
 let pid = '';
 let entered = 0;
 
@@ -61,7 +63,7 @@ void t.test('events enter the segments they make true, with windows, filters and
   await rt.publish('acme', { type: 'track', messageId: 'p3', userId: 'u1', event: 'Purchase', properties: { revenue: 40, currency: 'EUR' }, timestamp: at(clock - HOUR) });
   await rt.settle();
   t.same(await segsOf(pid), ['big_spender', 'pro', 'pro_spender'], '100 EUR in the week: big spender, and so pro spender');
-  t.same((await redis.smembers(`${ns}:{acme}:seg:pro_spender:members`)), [pid], 'per-segment membership follows');
+  t.same((await segMembers(redis, ns, 'acme', 'pro_spender')), [pid], 'per-segment membership follows');
 
   const changes = await rt.changes();
   t.same(changes.map((c) => [c.kind, c.segmentId, c.profileId, c.subject]), [
@@ -70,13 +72,13 @@ void t.test('events enter the segments they make true, with windows, filters and
     ['enter', 'pro_spender', pid, `${ns}.changes.acme.segment`],
   ], 'enters published on the changes stream in order');
   entered = clock;
-  const due = await redis.zscore(`${ns}:{acme}:due`, pid);
+  const due = await dueOf(redis, ns, 'acme', pid);
   t.equal(Number(due), clock - 2 * HOUR + 7 * 24 * HOUR, 'scheduled for when the oldest EUR purchase leaves the 7-day window');
 });
 
 void t.test('an event re-evaluates only the segments that depend on what it changed', async (t) => {
   // Take the profile out of `pro` behind the processor's back: only an evaluation of `pro` puts it back.
-  await redis.srem(`${ns}:{acme}:p:${pid}:segs`, 'pro');
+  await redis.srem(tenantKeys(ns, 'acme').profile(pid).segs, 'pro');
   const evaluated = async () => (await metrics.segmentEvaluations.get()).values.find((v) => v.labels['path'] === 'ingest')?.value ?? 0;
   const before = await evaluated();
   await rt.publish('acme', { type: 'track', messageId: 'v1', userId: 'u1', event: 'Visit', timestamp: at(clock - 10_000) });
@@ -100,13 +102,13 @@ void t.test('a new segment is evaluated on a profile\'s next event, whatever it 
 });
 
 void t.test('membership writes are fenced by profile version and evaluation time', async (t) => {
-  const version = Number(await redis.hget(`${ns}:{acme}:p:${pid}`, 'version'));
+  const version = Number(await redis.hget(tenantKeys(ns, 'acme').profile(pid).hash, 'version'));
   t.same(await rt.segments.writeMembership('acme', pid, version - 1, [['pro', false]], { at: clock + 1, schedule: 'set', nextChange: undefined, definitions: undefined }), [],
     'an evaluation of an older version changes nothing');
   t.same(await rt.segments.writeMembership('acme', pid, version, [['pro', false]], { at: clock - 60_000, schedule: 'set', nextChange: undefined, definitions: undefined }), [],
     'nor does an earlier evaluation of the same version');
   t.ok((await segsOf(pid)).includes('pro'));
-  t.ok(await redis.zscore(`${ns}:{acme}:due`, pid), 'and its schedule is not applied either');
+  t.ok(await dueOf(redis, ns, 'acme', pid), 'and its schedule is not applied either');
 });
 
 void t.test('membership history answers who was in a segment at a time', async (t) => {

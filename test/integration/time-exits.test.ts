@@ -5,6 +5,7 @@ import { createLogger } from '../../src/infra/log.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RealtimeSegments } from '../../src/segments/realtime.ts';
@@ -12,6 +13,7 @@ import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { startSegmentClock, type ClockTick, type RunningSegmentClock } from '../../processors/segment-clock.ts';
 import { cleanupNamespace, eventually, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
+import { dueOf, segMembers } from '../support/keys.ts';
 import { startRealtime, type RealtimeHarness } from '../support/realtime.ts';
 
 const ns = uniqueNamespace('clock');
@@ -53,8 +55,8 @@ t.teardown(async () => {
 });
 
 const at = (ms: number) => new Date(ms).toISOString();
-const dueKey = `${ns}:{acme}:due`;
-const members = async () => redis.smembers(`${ns}:{acme}:seg:recent_visitor:members`);
+const due = async (pid: string) => dueOf(redis, ns, 'acme', pid);
+const members = async () => segMembers(redis, ns, 'acme', 'recent_visitor');
 /** Waits for `n` more clock passes, so a test knows the clock looked. */
 const passes = async (n: number) => {
   const target = ticks.length + n;
@@ -67,7 +69,7 @@ void t.test('a profile leaves a windowed segment when the window lapses, with no
   await rt.settle();
   const pid = (await rt.profiles.resolve('acme', [{ type: 'user_id', id: 'u1' }])) ?? '';
   t.same(await members(), [pid], 'entered on the Visit');
-  t.equal(Number(await redis.zscore(dueKey, pid)), visit + MINUTE, 'due when the Visit leaves the one-minute window');
+  t.equal(Number(await due(pid)), visit + MINUTE, 'due when the Visit leaves the one-minute window');
 
   clock = visit + MINUTE - 1;
   await passes(3);
@@ -81,7 +83,7 @@ void t.test('a profile leaves a windowed segment when the window lapses, with no
   t.ok(waited < MINUTE, `published ${waited} ms after the lapse (within one minute)`);
   t.equal(exit.at, at(visit + MINUTE), 'dated by the clock pass that found it: the lapse itself here');
   t.same(await members(), [], 'and membership is written');
-  t.equal(await redis.zscore(dueKey, pid), null, 'nothing can change any more without an event: not scheduled');
+  t.equal(await due(pid), null, 'nothing can change any more without an event: not scheduled');
   const history = await warehouse.query<{ kind: string; at: string }>(
     `SELECT kind, toString(at) AS at FROM ${ns}.segment_membership WHERE profile_id = {pid:String} ORDER BY at, kind`, { pid },
   );
@@ -102,7 +104,7 @@ void t.test('a new event before the lapse keeps the profile in: the clock resche
   await rt.settle();
 
   clock = first + MINUTE;
-  await eventually(async () => (Number(await redis.zscore(dueKey, pid)) === first + 50_000 + MINUTE ? true : undefined), 10_000, 'rescheduled to the second Visit\'s lapse');
+  await eventually(async () => (Number(await due(pid)) === first + 50_000 + MINUTE ? true : undefined), 10_000, 'rescheduled to the second Visit\'s lapse');
   t.ok((await members()).includes(pid), 'the first Visit lapsed, the second holds it in');
   t.notOk((await rt.changes()).some((c) => c.kind === 'exit' && c.profileId === pid), 'no exit published');
 
@@ -118,7 +120,7 @@ void t.test('two processors never claim the same due profile', async (t) => {
   const a = new RedisSegmentStore(redis, ns);
   const b = new RedisSegmentStore(other, ns);
   const ids = Array.from({ length: 300 }, (_, i) => `claim-${i}`);
-  await redis.zadd(`${ns}:{other}:due`, ...ids.flatMap((id, i) => [i, id]));
+  await redis.zadd(tenantKeys(ns, 'other').due, ...ids.flatMap((id, i) => [i, id]));
   const [x, y] = await Promise.all([a.claimDue('other', 1_000, 200, MINUTE), b.claimDue('other', 1_000, 200, MINUTE)]);
   const claimed = [...x, ...y].map((d) => d.profileId);
   t.equal(new Set(claimed).size, claimed.length, 'no profile taken twice');

@@ -12,6 +12,7 @@ import { loadPulseGrpc } from '../../src/infra/proto.ts';
 import { DEFAULT_CONSENT_SETTINGS } from '../../src/privacy/consent.ts';
 import { natsProfileChanges, natsUnmergeChanges } from '../../src/profiles/changes.nats.ts';
 import { ProfileHistoryWriter } from '../../src/profiles/history.clickhouse.ts';
+import { tenantKeys } from '../../src/profiles/keys.ts';
 import { parseProfilePolicies, type ProfilePolicies } from '../../src/profiles/policy.ts';
 import { profileHandlers } from '../../src/profiles/service.ts';
 import { ProfileUnmerger, type UnmergeState } from '../../src/profiles/unmerge.ts';
@@ -28,6 +29,7 @@ import { normalizeEvent } from '../../src/collection/event.ts';
 import { EventWriter } from '../../src/warehouse/events.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { cleanupNamespace, eventually, uniqueNamespace } from '../support/env.ts';
+import { segMembers, segsOf } from '../support/keys.ts';
 import { startRealtime, type RealtimeHarness } from '../support/realtime.ts';
 import { openTestStack, type TestStack } from '../support/stack.ts';
 
@@ -118,10 +120,13 @@ function recording(state: UnmergeState, beforeSwap: () => Promise<void> = () => 
 
 /** Keys a scratch space would hold for `messageIds`: none may be left once an unmerge returned. */
 async function scratchLeft(messageIds: readonly string[]): Promise<string[]> {
-  const keys = scratchSpaces.flatMap((space) => [
-    `${space}:{acme}:id:cookie:unmerge-side-a`, `${space}:{acme}:id:cookie:unmerge-side-b`,
-    ...messageIds.flatMap((m) => ['dedup', 'applied', 'fdedup'].map((k) => `${space}:{acme}:${k}:${m}`)),
-  ]);
+  const keys = scratchSpaces.flatMap((space) => {
+    const scratch = tenantKeys(space, 'acme');
+    return [
+      scratch.identifier({ type: 'cookie', id: 'unmerge-side-a' }), scratch.identifier({ type: 'cookie', id: 'unmerge-side-b' }),
+      ...messageIds.flatMap((m) => [scratch.dedup(m), scratch.applied(m), scratch.fdedup(m)]),
+    ];
+  });
   const exists = await Promise.all(keys.map((k) => stack.redis.exists(k)));
   return keys.filter((_, i) => exists[i] === 1);
 }
@@ -194,13 +199,12 @@ async function callError(method: string, req: unknown, key = WRITER): Promise<gr
   throw new Error(`${method} succeeded`);
 }
 
-const segsOf = async (namespace: string, tenant: string, pid: string) => (await stack.redis.smembers(`${namespace}:{${tenant}}:p:${pid}:segs`)).sort();
 
 /** What a profile is made of, as the processor built it: compared between the split sides and the references. */
 async function built(pipeline: RealtimeHarness, namespace: string, tenant: string, pid: string) {
   const p = await pipeline.profiles.get(tenant, pid);
   if (p === undefined) throw new Error(`no profile ${pid}`);
-  return { traits: p.traits, eventCounts: p.eventCounts, firstSeen: p.firstSeen, lastSeen: p.lastSeen, segments: await segsOf(namespace, tenant, pid) };
+  return { traits: p.traits, eventCounts: p.eventCounts, firstSeen: p.firstSeen, lastSeen: p.lastSeen, segments: await segsOf(stack.redis, namespace, tenant, pid) };
 }
 
 /** Messages on the namespace's changes stream so far. */
@@ -279,18 +283,18 @@ void t.test('unmerge rebuilds both sides exactly as their own events build them'
   t.same(bob, await built(ref, refNs, 'bob', refBob), 'Bob: the same for his');
   t.same(alice.traits, { name: 'Alice', interests: ['golf'], ltv: 120 });
   t.same(bob.segments, ['buyer', 'oslo', 'searcher']);
-  t.same((await stack.redis.smembers(`${ns}:{acme}:seg:oslo:members`)), [bobPid], 'per-segment membership follows');
+  t.same((await segMembers(stack.redis, ns, 'acme', 'oslo')), [bobPid], 'per-segment membership follows');
   t.equal(await main.profiles.resolve('acme', [id('anonymous_id', 'b-dev')]), bobPid);
   t.equal(await main.profiles.resolve('acme', [id('cookie', 'household-1')]), alicePid, 'identifiers not split off stay');
   for (const pid of [alicePid, bobPid]) {
-    const pk = `${ns}:{acme}:p:${pid}`;
-    t.same(await Promise.all(['traits', 'tord', 'counts', 'computed'].map((part) => stack.redis.ttl(`${pk}:${part}`))), [-1, -1, -1, -1], 'rebuilt state does not expire');
-    const zsets = (await stack.redis.smembers(`${pk}:fkeys`)).map((f) => `${pk}:f:${f}`);
+    const pk = tenantKeys(ns, 'acme').profile(pid);
+    t.same(await Promise.all([pk.traits, pk.tord, pk.counts, pk.computed].map((key) => stack.redis.ttl(key))), [-1, -1, -1, -1], 'rebuilt state does not expire');
+    const zsets = (await stack.redis.smembers(pk.fkeys)).map((f) => pk.feature(f));
     t.ok(zsets.length > 0);
     for (const z of zsets) t.ok(await stack.redis.ttl(z) > 6 * 24 * 3600, 'feature zsets keep the expiry of their windows (7 and 30 days)');
   }
-  t.equal(await stack.redis.get(`${ns}:{acme}:dedup:b2`), bobPid, 'a redelivered event of Bob reads as his duplicate');
-  t.equal(await stack.redis.get(`${ns}:{acme}:dedup:a2`), alicePid);
+  t.equal(await stack.redis.get(tenantKeys(ns, 'acme').dedup('b2')), bobPid, 'a redelivered event of Bob reads as his duplicate');
+  t.equal(await stack.redis.get(tenantKeys(ns, 'acme').dedup('a2')), alicePid);
 
   const rows = await stack.warehouse.query<{ message_id: string; profile_id: string }>(
     `SELECT message_id, profile_id FROM ${ns}.events FINAL WHERE tenant = 'acme' ORDER BY message_id`,

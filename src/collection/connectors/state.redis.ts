@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { PulseError } from '../../errors.ts';
 import { defineScript, type Script, type RedisClient } from '../../infra/redis.ts';
-import { tenantPrefix } from '../../profiles/keys.ts';
-import { CONNECTOR_ID_PATTERN, connectorStatusSchema, emptyStatus, syncStateSchema, type ConnectorStatus, type SyncState } from './model.ts';
+import { tenantKeys } from '../../profiles/keys.ts';
+import { connectorStatusSchema, emptyStatus, syncStateSchema, type ConnectorStatus, type SyncState } from './model.ts';
 import type { ConnectorStore, StoredConnector } from './store.ts';
 
 /**
@@ -23,8 +23,7 @@ export class RedisConnectorStore implements ConnectorStore {
 
   /** The hash key of a connector; tenant and id are validated before they become part of it. */
   key(tenant: string, id: string): string {
-    if (!CONNECTOR_ID_PATTERN.test(id)) throw new PulseError('INVALID_ARGUMENT', `connector id must match ${CONNECTOR_ID_PATTERN.source}`, { field: 'id' });
-    return `${tenantPrefix(this.#namespace, tenant)}connector:${id}`;
+    return tenantKeys(this.#namespace, tenant).connector(id);
   }
 
   async read(tenant: string, id: string): Promise<StoredConnector> {
@@ -46,7 +45,7 @@ export class RedisConnectorStore implements ConnectorStore {
 
   async acquire(tenant: string, id: string, ttlMs: number): Promise<string | undefined> {
     const lease = randomBytes(12).toString('hex');
-    const ok = await this.#redis.set(`${this.key(tenant, id)}:lock`, lease, 'PX', ttlMs, 'NX');
+    const ok = await this.#redis.set(tenantKeys(this.#namespace, tenant).connectorLock(id), lease, 'PX', ttlMs, 'NX');
     return ok === 'OK' ? lease : undefined;
   }
 
@@ -65,11 +64,11 @@ export class RedisConnectorStore implements ConnectorStore {
   }
 
   async #fenced(op: 'write' | 'release', tenant: string, id: string, lease: string, ttlMs: number, update: { state?: SyncState; status?: ConnectorStatus }): Promise<boolean> {
-    const key = this.key(tenant, id);
+    const keys = tenantKeys(this.#namespace, tenant);
     const fields: string[] = [];
     if (update.state !== undefined) fields.push('state', JSON.stringify(update.state));
     if (update.status !== undefined) fields.push('status', JSON.stringify(update.status));
-    const written = await this.#script.run([key, `${key}:lock`], [op, lease, Math.max(1, Math.round(ttlMs)), ...fields]);
+    const written = await this.#script.run([keys.connector(id), keys.connectorLock(id)], [op, lease, Math.max(1, Math.round(ttlMs)), ...fields]);
     return written === 1;
   }
 }
