@@ -3,13 +3,12 @@
 //   empty             answers an empty message (the bench's ceiling)
 //   echo              answers the request's bytes back (the transport of a 1.3 KB answer)
 //   parse-echo        Pulse's auth/metrics wrapper, UTF-8 check and JSON.parse, then the bytes back
+//   scan-echo         Pulse's auth/metrics wrapper and scanBidRequest (how Pulse reads the
+//                     request: checks, identifiers' fields, where enrichment goes), then the bytes back
 //   pulse             Pulse's own handler (targetingHandlers) over a near-cache that holds the user
-//   pulse-free-parse  the same, with JSON.parse of the bench request answered from memory: an
-//                     upper bound of what any faster parser could give
-// Usage: enrich-floor-server.ts <variant> <api key> <request JSON file>. Prints {"port": N} once
+// Usage: enrich-floor-server.ts <variant> <api key>. Prints {"port": N} once
 // listening; exits on SIGTERM or when stdin closes (the bench died).
 import { isUtf8 } from 'node:buffer';
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { serveChild } from './grpc-child.ts';
 import { KeyRing } from '../src/auth/keys.ts';
@@ -20,18 +19,19 @@ import { createLogger } from '../src/infra/log.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
 import { loadPulseGrpc } from '../src/infra/proto.ts';
 import { NearCache } from '../src/targeting/near-cache.ts';
+import { scanBidRequest } from '../src/targeting/openrtb.ts';
 import { targetingHandlers } from '../src/targeting/service.ts';
 import type { AudienceRecord } from '../src/targeting/store.ts';
 
-const VARIANTS = ['empty', 'echo', 'parse-echo', 'pulse', 'pulse-free-parse'] as const;
+const VARIANTS = ['empty', 'echo', 'parse-echo', 'scan-echo', 'pulse'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 type Handler = grpc.handleUnaryCall<EnrichBidRequestRequest__Output, EnrichBidRequestResponse>;
 
 function main(): void {
-  const [variant, apiKey, requestFile] = process.argv.slice(2);
-  if (!VARIANTS.includes(variant as Variant) || apiKey === undefined || requestFile === undefined) {
-    throw new Error(`usage: enrich-floor-server.ts <${VARIANTS.join('|')}> <api key> <request JSON file>`);
+  const [variant, apiKey] = process.argv.slice(2);
+  if (!VARIANTS.includes(variant as Variant) || apiKey === undefined) {
+    throw new Error(`usage: enrich-floor-server.ts <${VARIANTS.join('|')}> <api key>`);
   }
   const ctx = {
     keys: new KeyRing([{ key: apiKey, tenant: 'bench', scopes: ['targeting:read'] }]),
@@ -60,18 +60,15 @@ function main(): void {
         return Promise.resolve({ openrtbJson: bytes, enriched: false });
       });
       break;
+    case 'scan-echo':
+      handler = unary(ctx, 'EnrichBidRequest', 'targeting:read', (req: EnrichBidRequestRequest__Output) => {
+        scanBidRequest(req.openrtbJson);
+        return Promise.resolve({ openrtbJson: req.openrtbJson, enriched: false });
+      });
+      break;
     case 'pulse':
       handler = pulse;
       break;
-    case 'pulse-free-parse': {
-      const text = readFileSync(requestFile, 'utf8');
-      const parsed: unknown = JSON.parse(text);
-      const parse = JSON.parse.bind(JSON);
-      // Only the bench request's own text is answered from memory; any other text is parsed.
-      JSON.parse = ((s: string, reviver?: Parameters<typeof JSON.parse>[1]): unknown => (s === text ? parsed : parse(s, reviver) as unknown)) as typeof JSON.parse;
-      handler = pulse;
-      break;
-    }
   }
   const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
   server.addService(loadPulseGrpc().pulse.v1.TargetingService.service, { EnrichBidRequest: handler });

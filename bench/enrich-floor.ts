@@ -1,10 +1,11 @@
 // `npm run bench -- --only enrich-floor`: where EnrichBidRequest's time goes. The same h2load load
 // as the activation phase against five handlers in child processes (bench/enrich-floor-server.ts):
 // the empty handler, one that answers the request's bytes back, one that also authenticates and
-// JSON.parses it, Pulse's own handler, and Pulse's handler with JSON.parse made free. Rounds
+// JSON.parses it, one that authenticates and reads it as Pulse does (scanBidRequest), and Pulse's
+// own handler. Rounds
 // alternate the handlers; each handler's best round counts (other load only ever lowers a rate).
 // Writes nothing into the repository.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '../src/auth/keys.ts';
@@ -16,8 +17,8 @@ const VARIANTS = [
   { name: 'empty', what: 'the empty grpc-js handler (answers an empty message)' },
   { name: 'echo', what: 'answers the request bytes back (transport of the answer)' },
   { name: 'parse-echo', what: '+ Pulse\'s auth/metrics wrapper, UTF-8 check and JSON.parse' },
+  { name: 'scan-echo', what: '+ Pulse\'s auth/metrics wrapper and scanBidRequest (Pulse\'s read of the request)' },
   { name: 'pulse', what: 'Pulse\'s EnrichBidRequest handler, user in the near-cache' },
-  { name: 'pulse-free-parse', what: 'the same with JSON.parse of the request free (cached)' },
 ] as const;
 
 export async function enrichFloorMain(o: { root: string; quick: boolean }): Promise<void> {
@@ -27,8 +28,6 @@ export async function enrichFloorMain(o: { root: string; quick: boolean }): Prom
   const tmp = mkdtempSync(join(tmpdir(), 'pulse-enrich-floor-'));
   try {
     const json = enrichFixture(o.root);
-    const jsonFile = join(tmp, 'request.json');
-    writeFileSync(jsonFile, json);
     const bodyFile = join(tmp, 'enrich-bid-request.bin');
     const frameBytes = writeEnrichBody(bodyFile, json);
     const apiKey = generateKey();
@@ -37,10 +36,10 @@ export async function enrichFloorMain(o: { root: string; quick: boolean }): Prom
     const all = new Map<string, number[]>();
     for (let r = 0; r < rounds; r++) {
       for (const v of VARIANTS) {
-        const server = await startEmptyServer(o.root, 'enrich-floor-server.ts', [v.name, apiKey, jsonFile]);
+        const server = await startEmptyServer(o.root, 'enrich-floor-server.ts', [v.name, apiKey]);
         try {
           const answer = await enrichOnce(server.port, apiKey, json);
-          const enriched = v.name === 'pulse' || v.name === 'pulse-free-parse';
+          const enriched = v.name === 'pulse';
           if (answer.enriched !== enriched) throw new Error(`${v.name}: answered enriched=${answer.enriched}`);
           const result = await runH2load({
             port: server.port, path: '/pulse.v1.TargetingService/EnrichBidRequest', bodyFile,

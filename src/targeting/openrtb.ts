@@ -4,7 +4,7 @@ import { normalizeAdId } from '../collection/normalize.ts';
 import { PulseError } from '../errors.ts';
 import { bidRequestProblem, type BidRequestProblem } from './openrtb-check.ts';
 import { scanBidRequest as scanBytes, ScanError, type Scanned } from './openrtb-scan.ts';
-import { identifierKey, identifierProblem, type Identifier } from '../identity/identifier.ts';
+import { identifierProblem, type Identifier } from '../identity/identifier.ts';
 import { decodeGppSections, GPP_EVALUATED_SECTIONS, type PartnerConsentInput, type PartnerDecision } from './partner-consent.ts';
 
 // Only what Pulse reads or writes is checked. The schemas declare the BidRequest type and are the
@@ -290,7 +290,7 @@ const SESSION_IFA_TYPES = new Set(['sessionid', 'ppid', 'sspid']);
 export function identifiersOf(request: BidRequest, context: IdentifierContext = {}): RequestIdentifiers {
   // Module-level helpers rather than closures: this runs on every EnrichBidRequest, and each
   // closure created per call is an allocation (and a `name` definition under tsx).
-  const out: Collected = { identifiers: [], ignored: [], seen: new Set() };
+  const out: RequestIdentifiers = { identifiers: [], ignored: [] };
   const device = request.device;
   if (device?.ifa !== undefined && device.ifa !== '') {
     const type = adIdType(device);
@@ -311,31 +311,29 @@ export function identifiersOf(request: BidRequest, context: IdentifierContext = 
   return { identifiers: out.identifiers, ignored: out.ignored };
 }
 
-type Collected = RequestIdentifiers & { readonly seen: Set<string> };
-
 /** Adds an identifier unless it is invalid, a duplicate or one too many; why it was not used. */
-function addIdentifier(out: Collected, type: string, id: string): string | undefined {
-  const problem = identifierProblem({ type, id });
+function addIdentifier(out: RequestIdentifiers, type: string, id: string): string | undefined {
+  const idf = { type, id };
+  const problem = identifierProblem(idf);
   if (problem !== undefined) return problem;
-  const key = identifierKey({ type, id });
-  if (out.seen.has(key)) return undefined;
+  // A scan of at most MAX_REQUEST_IDENTIFIERS: cheaper than hashing a `type:id` key per id.
+  for (const seen of out.identifiers) if (seen.id === id && seen.type === type) return undefined;
   if (out.identifiers.length >= MAX_REQUEST_IDENTIFIERS) return `more than ${MAX_REQUEST_IDENTIFIERS} identifiers`;
-  out.seen.add(key);
-  out.identifiers.push({ type, id });
+  out.identifiers.push(idf);
   return undefined;
 }
 
-function ignoreUnless(out: Collected, field: string, reason: string | undefined): void {
+function ignoreUnless(out: RequestIdentifiers, field: string, reason: string | undefined): void {
   if (reason !== undefined) out.ignored.push({ field, reason });
 }
 
-function addNamespaced(out: Collected, field: string, id: string | undefined, partner: string | undefined, role: string): void {
+function addNamespaced(out: RequestIdentifiers, field: string, id: string | undefined, partner: string | undefined, role: string): void {
   if (id === undefined || id === '') return;
   if (partner === undefined) out.ignored.push({ field, reason: `no ${role} named: the id has no namespace` });
   else ignoreUnless(out, field, addIdentifier(out, `partner:${partner}`, id));
 }
 
-function addEids(out: Collected, list: readonly BidEid[] | undefined, base: string): void {
+function addEids(out: RequestIdentifiers, list: readonly BidEid[] | undefined, base: string): void {
   if (list === undefined) return;
   for (let i = 0; i < list.length; i++) {
     const eid = list[i];
@@ -555,17 +553,25 @@ class Insertions {
 
   /** `bytes` from `start` with the insertions copied in. */
   apply(bytes: Buffer, start: number): Buffer {
-    const order = this.#at.map((_, i) => i).sort((x, y) => (this.#at[x] ?? 0) - (this.#at[y] ?? 0));
+    const at = this.#at;
+    const parts = this.#parts;
+    // Insertion sort by offset: a handful of entries, nearly in order already.
+    for (let i = 1; i < at.length; i++) {
+      for (let j = i; j > 0 && (at[j - 1] as number) > (at[j] as number); j--) {
+        [at[j - 1], at[j]] = [at[j] as number, at[j - 1] as number];
+        [parts[j - 1], parts[j]] = [parts[j] as Buffer[], parts[j - 1] as Buffer[]];
+      }
+    }
     let length = bytes.length - start;
-    for (const parts of this.#parts) for (const p of parts) length += p.length;
+    for (const list of parts) for (const p of list) length += p.length;
     const out = Buffer.allocUnsafe(length);
     let from = start;
     let to = 0;
-    for (const i of order) {
-      const at = this.#at[i] ?? from;
-      to += bytes.copy(out, to, from, at);
-      for (const p of this.#parts[i] ?? []) to += p.copy(out, to);
-      from = at;
+    for (let i = 0; i < at.length; i++) {
+      const offset = at[i] as number;
+      to += bytes.copy(out, to, from, offset);
+      for (const p of parts[i] as Buffer[]) to += p.copy(out, to);
+      from = offset;
     }
     bytes.copy(out, to, from);
     return out;

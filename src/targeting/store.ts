@@ -25,4 +25,9 @@ export interface AudienceReader {
   audience(tenant: string, identifiers: readonly Identifier[]): Promise<Audience | undefined>;
   /** The record of each lookup (identifiers in priority order), in order, in one round trip. */
   records(tenant: string, lookups: readonly (readonly Identifier[])[]): Promise<(AudienceRecord | undefined)[]>;
+  /**
+   * The record of one lookup when it is at hand without I/O (a cache hit), else undefined; the
+   * hot path's way around a promise and the lookup arrays. Absent: nothing is at hand.
+   */
+  cached?(tenant: string, identifiers: readonly Identifier[]): AudienceRecord | undefined;
 }
