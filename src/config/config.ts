@@ -18,6 +18,13 @@ export interface Config {
   readonly redisDefaulted: boolean;
   /** PULSE_REDIS_URL lists the seed nodes of a Redis Cluster (PULSE_REDIS_CLUSTER=true). */
   readonly redisCluster: boolean;
+  /**
+   * Redis key layout of new tenants (PULSE_REDIS_LAYOUT): `tenant`, one hash tag per tenant
+   * (today's), or `profile`, hash tags per profile, identifier and bucket (not used yet).
+   */
+  readonly redisLayout: RedisLayout;
+  /** Buckets of a tenant's cross-profile indexes in the `profile` layout (PULSE_REDIS_BUCKETS). */
+  readonly redisBuckets: number;
   /** Absent: embedded ClickHouse (chdb) under `<dataDir>/warehouse`. */
   readonly clickhouseUrl: string | undefined;
   readonly grpcPort: number;
@@ -73,12 +80,19 @@ export const CONFIG_VARIABLES = [
   'PULSE_GRPC_TLS_CERT', 'PULSE_GRPC_TLS_KEY', 'PULSE_GRPC_TLS_CA', 'PULSE_NEAR_CACHE_ENTRIES', 'PULSE_TARGETING',
   'PULSE_TCF_VENDOR_ID', 'PULSE_CONSENT_POLICY', 'PULSE_DEFAULT_PHONE_REGION',
   'PULSE_TRAIT_POLICIES', 'PULSE_IDENTITY_LIMITS', 'PULSE_MAX_IDENTIFIERS', 'PULSE_REDIS_CLUSTER',
+  'PULSE_REDIS_LAYOUT', 'PULSE_REDIS_BUCKETS',
 ] as const;
 
 /** Namespaces become parts of subjects, stream names, Redis keys and ClickHouse database names. */
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Redis key layouts (/work/notes/hashtag-design.md §1): one slot per tenant, or per profile. */
+export const REDIS_LAYOUTS = ['tenant', 'profile'] as const;
+export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
+/** Most buckets a tenant's cross-profile indexes may be split into (PULSE_REDIS_BUCKETS). */
+export const MAX_REDIS_BUCKETS = 4096;
 
 /** Thrown with every problem found, so an operator fixes them in one go. */
 export class ConfigError extends Error {
@@ -126,6 +140,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const clusterRaw = get('PULSE_REDIS_CLUSTER') ?? 'false';
   if (clusterRaw !== 'true' && clusterRaw !== 'false') problems.push(`PULSE_REDIS_CLUSTER: must be true or false (got ${JSON.stringify(clusterRaw)})`);
   const redisCluster = clusterRaw === 'true';
+  const layoutRaw = get('PULSE_REDIS_LAYOUT') ?? 'tenant';
+  const redisLayout = (REDIS_LAYOUTS as readonly string[]).includes(layoutRaw) ? (layoutRaw as RedisLayout) : 'tenant';
+  if (redisLayout !== layoutRaw) problems.push(`PULSE_REDIS_LAYOUT: must be one of ${REDIS_LAYOUTS.join(', ')} (got ${JSON.stringify(layoutRaw)})`);
+  const redisBuckets = int('PULSE_REDIS_BUCKETS', 64, 1, MAX_REDIS_BUCKETS);
   // A cluster is reached through one or more seed nodes: `redis://a:7000,redis://b:7000`.
   const redisUrl = redisCluster
     ? (get('PULSE_REDIS_URL') ?? 'redis://127.0.0.1:6379').split(',').map((seed) => urlValue('PULSE_REDIS_URL', ['redis:', 'rediss:'], seed.trim())).join(',')
@@ -312,7 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     natsUrl, natsDefaulted: get('PULSE_NATS_URL') === undefined,
-    redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined, redisCluster,
+    redisUrl, redisDefaulted: get('PULSE_REDIS_URL') === undefined, redisCluster, redisLayout, redisBuckets,
     clickhouseUrl, grpcPort, httpPort, host, dataDir, namespace, apiKeys,
     logLevel: logLevel as Config['logLevel'], ackWaitMs, batchSize, batchWaitMs, dedupTtlSeconds, segmentClockMs,
     connectors, audiencePush,

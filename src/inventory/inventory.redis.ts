@@ -1,9 +1,7 @@
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
-import { tenantKeys } from '../profiles/keys.ts';
+import { PROFILE_ID_PATTERN, tenantKeys } from '../profiles/keys.ts';
 import type { Inventory, Placement, WinStats } from './model.ts';
-
-const PROFILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Inventory in Redis: `inventory` hash (inventory id -> JSON) and `placements` hash (placement id
@@ -76,7 +74,7 @@ export class RedisInventoryStore {
     if (byProfile.length === 0) return out;
     const keys = tenantKeys(this.#namespace, tenant);
     // Profile ids come back from the warehouse: only Pulse's own (UUIDs) become key parts.
-    const profiles = byProfile.filter((p) => PROFILE_ID.test(p.profileId));
+    const profiles = byProfile.filter((p) => PROFILE_ID_PATTERN.test(p.profileId));
     const pipeline = this.#redis.pipeline();
     for (const p of profiles) pipeline.smembers(keys.profile(p.profileId).segs);
     const segs = (await execPipeline(pipeline)) as string[][];

@@ -1,14 +1,22 @@
+import { createHash } from 'node:crypto';
 import { PARTNER_PATTERN, TENANT_PATTERN } from '../auth/keys.ts';
 import { CONNECTOR_ID_PATTERN } from '../collection/connectors/model.ts';
-import { NAMESPACE_PATTERN } from '../config/config.ts';
+import { MAX_REDIS_BUCKETS, NAMESPACE_PATTERN } from '../config/config.ts';
 import { PulseError } from '../errors.ts';
-import { identifierKey, type Identifier } from '../identity/identifier.ts';
+import { identifierKey, identifierProblem, type Identifier } from '../identity/identifier.ts';
 import { SEGMENT_ID_PATTERN } from '../segments/rule.ts';
 
 /*
  * Every Redis key Pulse builds in TypeScript comes from this module, so the layout is written down
  * once. Lua scripts receive a prefix in KEYS[] and build their keys inside; the names below match
  * theirs.
+ *
+ * Two layouts (/work/notes/hashtag-design.md §1, PULSE_REDIS_LAYOUT):
+ * - `tenant` (v1, what every store uses): tenantKeys, every key of a tenant under
+ *   `<namespace>:{<tenant>}:`, one hash slot per tenant.
+ * - `profile` (v2): profileKeys, identifierTag, bucketOf/bucketKeys and profileIdFor at the end of
+ *   this file. They are NOT wired into any store or script yet; a later step does that.
+ * In both, every key starts with `<namespace>:`, so `SCAN MATCH <namespace>:*` finds them all.
  *
  * Validation: namespace and tenant are checked here (so is every id that has a pattern of its own:
  * connector, segment and partner ids). The other parts come from checked sources: profile ids
@@ -23,9 +31,14 @@ import { SEGMENT_ID_PATTERN } from '../segments/rule.ts';
  * tenant are validated here, so no unchecked value ever becomes part of a key prefix.
  */
 export function tenantPrefix(namespace: string, tenant: string): string {
+  return tagged(namespace, tenant, '');
+}
+
+/** `<namespace>:{<tenant><rest>}:`, namespace and tenant validated (`rest` is built here, checked). */
+function tagged(namespace: string, tenant: string, rest: string): string {
   if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
   if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
-  return `${namespace}:{${tenant}}:`;
+  return `${namespace}:{${tenant}${rest}}:`;
 }
 
 /** `<namespace>:tenants`: the set of tenants with segments (read by the segment clock); no hash tag. */
@@ -47,15 +60,19 @@ function partnerId(partner: string): string {
 
 /**
  * The keys of one profile's own state: the `p` hash (`version`, `first_seen`, `last_seen`,
- * `merged_into`, `seg_defs`, …) and the structures next to it.
+ * `merged_into`, `seg_defs`, …) and the structures next to it. v1: `<tenant prefix>p:<pid>` and
+ * `…p:<pid>:ids`; v2: `<ns>:{<tenant>:<pid>}:p` and `…:ids`.
  */
-export class ProfileKeys {
+class ProfileKeys {
+  /** What every key of the profile starts with, up to its hash tag: the tenant's prefix in v1, the profile's own in v2. */
+  readonly prefix: string;
   /** The profile's hash. */
   readonly hash: string;
   /** What the sub-keys start with. */
   readonly #parts: string;
 
-  constructor(hash: string, parts: string) {
+  constructor(prefix: string, hash: string, parts: string) {
+    this.prefix = prefix;
     this.hash = hash;
     this.#parts = parts;
   }
@@ -99,7 +116,7 @@ export class TenantKeys {
   /** A profile's own keys: `p:<pid>` and `p:<pid>:<part>`. */
   profile(profileId: string): ProfileKeys {
     const hash = `${this.prefix}p:${profileId}`;
-    return new ProfileKeys(hash, `${hash}:`);
+    return new ProfileKeys(this.prefix, hash, `${hash}:`);
   }
 
   /** `id:<type>:<id>` -> the profile id the identifier belongs to. */
@@ -171,4 +188,87 @@ export function tenantKeys(namespace: string, tenant: string): TenantKeys {
  */
 export function frequencySuffix(subject: string, target: string): string {
   return `fc:${subject}:${target}`;
+}
+
+export type { ProfileKeys };
+
+// ---- The `profile` layout (v2): not used by any store yet (see the top of this file). ----
+
+/** A profile id: a lowercase UUID (randomUUID, or profileIdFor). v2 puts it inside hash tags. */
+export const PROFILE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function profileId(id: string): string {
+  if (!PROFILE_ID_PATTERN.test(id)) throw new Error(`invalid profile id ${JSON.stringify(id)}: not a lowercase UUID`);
+  return id;
+}
+
+/** FNV-1a, 32 bits, over the UTF-8 bytes of `text`: the hash of identifier tags and buckets. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/** v2: a profile's own keys, all under `<namespace>:{<tenant>:<pid>}:` (one slot per profile). */
+export function profileKeys(namespace: string, tenant: string, pid: string): ProfileKeys {
+  const prefix = tagged(namespace, tenant, `:${profileId(pid)}`);
+  return new ProfileKeys(prefix, `${prefix}p`, prefix);
+}
+
+/**
+ * v2: the prefix of an identifier's keys (owner, id syncs, frequency), `<namespace>:{<tenant>:i:<h8>}:`
+ * with h8 = fnv1a32(`<type>:<id>`) as 8 lowercase hex digits: a lookup knows the identifier, not
+ * the profile, so the slot comes from the identifier alone. The value itself never goes inside the
+ * braces (it may hold `{` or `}`). The identifier is validated (identifierProblem).
+ */
+export function identifierTag(namespace: string, tenant: string, type: string, id: string): string {
+  const problem = identifierProblem({ type, id });
+  if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', problem, { field: 'identifier' });
+  return tagged(namespace, tenant, `:i:${fnv1a32(`${type}:${id}`).toString(16).padStart(8, '0')}`);
+}
+
+/** v2: the bucket (0 … buckets-1) of a profile's entries in the cross-profile indexes: fnv1a32(pid) mod buckets. */
+export function bucketOf(pid: string, buckets: number): number {
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_REDIS_BUCKETS) throw new Error(`invalid bucket count ${buckets}: an integer from 1 to ${MAX_REDIS_BUCKETS}`);
+  return fnv1a32(profileId(pid)) % buckets;
+}
+
+/** v2: one bucket of a tenant's cross-profile indexes, all under `<namespace>:{<tenant>:s<b>}:`. */
+class BucketKeys {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  /** `seg:<id>:members`: the bucket's profiles in a segment. */
+  segMembers(segment: string): string { return `${this.prefix}seg:${segmentId(segment)}:members`; }
+  /** `due`: when the bucket's profiles are due to be evaluated again. */
+  get due(): string { return `${this.prefix}due`; }
+  /** `profiles`: the bucket's part of the profile index. */
+  get profiles(): string { return `${this.prefix}profiles`; }
+}
+
+export type { BucketKeys };
+
+/** v2: the keys of bucket `bucket` (0 … MAX_REDIS_BUCKETS-1) of a tenant. */
+export function bucketKeys(namespace: string, tenant: string, bucket: number): BucketKeys {
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= MAX_REDIS_BUCKETS) throw new Error(`invalid bucket ${bucket}: an integer from 0 to ${MAX_REDIS_BUCKETS - 1}`);
+  return new BucketKeys(tagged(namespace, tenant, `:s${bucket}`));
+}
+
+/**
+ * v2: the id of the profile an event creates, derived from the event so a redelivery rebuilds the
+ * same one (hashtag-design.md §2.2): the first 16 bytes of SHA-256(tenant ‖ 0x00 ‖ messageId) laid
+ * out as a version-8 UUID (RFC 9562 §5.8: version nibble 8, variant bits 10), lowercase. The
+ * tenant cannot contain 0x00, so no two (tenant, messageId) pairs hash the same input.
+ */
+export function profileIdFor(tenant: string, messageId: string): string {
+  if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
+  if (messageId === '') throw new Error('a message id is required');
+  const b = createHash('sha256').update(tenant, 'utf8').update(new Uint8Array([0])).update(messageId, 'utf8').digest().subarray(0, 16);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x80;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -67,3 +67,16 @@ void t.test('a Redis Cluster is reached through seed node URLs', async (t) => {
   t.throws(() => loadConfig({ PULSE_REDIS_CLUSTER: 'true', PULSE_REDIS_URL: 'redis://a:7000,http://b:1' }, '/srv'), /PULSE_REDIS_URL: protocol must be one of redis:, rediss: \(got http:\)/);
   t.throws(() => loadConfig({ PULSE_REDIS_URL: 'redis://a:7000,redis://b:7001' }, '/srv'), /PULSE_REDIS_URL/, 'a list without PULSE_REDIS_CLUSTER is refused');
 });
+
+void t.test('the Redis key layout and its bucket count', async (t) => {
+  const d = loadConfig({}, '/srv');
+  t.same([d.redisLayout, d.redisBuckets], ['tenant', 64], 'one hash tag per tenant and 64 buckets by default');
+  const c = loadConfig({ PULSE_REDIS_LAYOUT: 'profile', PULSE_REDIS_BUCKETS: '1024' }, '/srv');
+  t.same([c.redisLayout, c.redisBuckets], ['profile', 1024]);
+  t.equal(loadConfig({ PULSE_REDIS_BUCKETS: '1' }, '/srv').redisBuckets, 1);
+  t.equal(loadConfig({ PULSE_REDIS_BUCKETS: '4096' }, '/srv').redisBuckets, 4096);
+  t.throws(() => loadConfig({ PULSE_REDIS_LAYOUT: 'cluster' }, '/srv'), /PULSE_REDIS_LAYOUT: must be one of tenant, profile \(got "cluster"\)/);
+  for (const bad of ['0', '4097', '1.5', 'many']) {
+    t.throws(() => loadConfig({ PULSE_REDIS_BUCKETS: bad }, '/srv'), /PULSE_REDIS_BUCKETS: must be an integer from 1 to 4096/, `${bad} is refused`);
+  }
+});
