@@ -15,7 +15,8 @@ import { SEGMENT_ID_PATTERN } from '../segments/rule.ts';
  * - `tenant` (v1, what every store uses): tenantKeys, every key of a tenant under
  *   `<namespace>:{<tenant>}:`, one hash slot per tenant.
  * - `profile` (v2): profileKeys, identifierTag, bucketOf/bucketKeys and profileIdFor at the end of
- *   this file. They are NOT wired into any store or script yet; a later step does that.
+ *   this file. Nothing a running Pulse does uses them yet (PULSE_REDIS_LAYOUT is read, not acted
+ *   on): the v2 stores being built on them are not wired into the processor or the APIs.
  * In both, every key starts with `<namespace>:`, so `SCAN MATCH <namespace>:*` finds them all.
  *
  * Validation: namespace and tenant are checked here (so is every id that has a pattern of its own:
@@ -192,7 +193,7 @@ export function frequencySuffix(subject: string, target: string): string {
 
 export type { ProfileKeys };
 
-// ---- The `profile` layout (v2): not used by any store yet (see the top of this file). ----
+// ---- The `profile` layout (v2): not used by a running Pulse yet (see the top of this file). ----
 
 /** A profile id: a lowercase UUID (randomUUID, or profileIdFor). v2 puts it inside hash tags. */
 export const PROFILE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
