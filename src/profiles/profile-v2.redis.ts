@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { PulseEvent } from '../collection/event.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import type { Json, JsonObject } from '../json.ts';
 import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { planIdentity, type OwnerSnapshot } from './identity-plan.ts';
-import { tenantPrefix } from './keys.ts';
+import { identifierTag, profileIdFor, profileKeys, tenantKeys, type ProfileKeys } from './keys.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
   computedWrites, decodeComputed, DEFAULT_IDENTITY_LIMITS, eventSource, policyFor, policyTable, traitWrites,
@@ -20,33 +19,14 @@ import type { ProfileStore } from './store.ts';
  * until then an event that needs one throws.
  */
 
-// TODO(step 2): these three come from keys.ts (profileKeys, identifierTag, profileIdFor) once they land there.
-const PROFILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** `<namespace>:{<tenant>:<pid>}:`, the prefix of a profile's own keys. */
-export function profilePrefix(namespace: string, tenant: string, pid: string): string {
-  tenantPrefix(namespace, tenant);
-  if (!PROFILE_ID.test(pid)) throw new Error(`invalid profile id ${JSON.stringify(pid)}`);
-  return `${namespace}:{${tenant}:${pid}}:`;
+/** The key of an identifier's owner: `<identifier tag>id:<type>:<id>` -> the profile id. */
+function ownerKey(namespace: string, tenant: string, idf: Identifier): string {
+  return `${identifierTag(namespace, tenant, idf.type, idf.id)}id:${identifierKey(idf)}`;
 }
 
-/** `<namespace>:{<tenant>:i:<h8>}:`, the prefix of an identifier's keys; h8 = fnv1a32(`type:id`) in hex. */
-export function identifierPrefix(namespace: string, tenant: string, idf: Identifier): string {
-  tenantPrefix(namespace, tenant);
-  let h = 0x811c9dc5;
-  for (const b of Buffer.from(identifierKey(idf))) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return `${namespace}:{${tenant}:i:${h.toString(16).padStart(8, '0')}}:`;
-}
-
-/** The profile an event that links to nobody is born into: a UUID from SHA-256(tenant, messageId), so a redelivery rebuilds it. */
-export function profileIdFor(tenant: string, messageId: string): string {
-  const h = createHash('sha256').update(`${tenant}\n${messageId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
-}
-
-/** The key of an identifier: `{<tenant>:i:<h8>}:id:<type>:<id>` -> the profile id. */
-function identifierKeyOf(namespace: string, tenant: string, idf: Identifier): string {
-  return `${identifierPrefix(namespace, tenant, idf)}id:${identifierKey(idf)}`;
+/** The set of profiles a profile absorbed, transitively (§3.2; merges are step 5, so it is only read here). */
+function mergedKey(pk: ProfileKeys): string {
+  return `${pk.prefix}merged`;
 }
 
 /** What apply-profile.lua is told about one event, besides the policy and limits. */
@@ -172,7 +152,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
       if (plan.merges.length > 0) throw new Error('merge across profiles needs step 5');
       const birth = plan.profile === undefined;
       const pid = plan.profile ?? profileIdFor(tenant, e.messageId);
-      const result = readApplyProfile(await this.#apply.run([profilePrefix(this.#namespace, tenant, pid)], applyProfileArgs(policy, this.#limitArgs, this.#dedupTtlSeconds, {
+      const result = readApplyProfile(await this.#apply.run([profileKeys(this.#namespace, tenant, pid).prefix], applyProfileArgs(policy, this.#limitArgs, this.#dedupTtlSeconds, {
         event: e, birth, via: stale < 2 ? plan.anchor?.via : undefined, attach: plan.attach, refused: plan.refused, merges: [],
       })));
       if (result.status === 'moved') throw new Error('merge across profiles needs step 5');
@@ -193,7 +173,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   /** R1: the owners of identifiers the view does not know, then the snapshot of each owner. */
   async #resolveInto(tenant: string, view: View, ids: readonly Identifier[]): Promise<void> {
     const unknown = ids.filter((i) => !view.owners.has(identifierKey(i)));
-    const found = await Promise.all(unknown.map((i) => this.#redis.get(identifierKeyOf(this.#namespace, tenant, i))));
+    const found = await Promise.all(unknown.map((i) => this.#redis.get(ownerKey(this.#namespace, tenant, i))));
     const pending = new Map<string, Promise<{ pid: string; snapshot: OwnerSnapshot }>>();
     await Promise.all(unknown.map(async (idf, n) => {
       const owner = found[n] ?? null;
@@ -216,10 +196,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
   async #snapshot(tenant: string, owner: string): Promise<{ pid: string; snapshot: OwnerSnapshot }> {
     let pid = owner;
     for (let hops = 0; hops < MAX_HOPS; hops++) {
-      const prefix = profilePrefix(this.#namespace, tenant, pid);
+      const pk = profileKeys(this.#namespace, tenant, pid);
       const [[state, into, created], ids, nomerge, merged] = await Promise.all([
-        this.#redis.hmget(`${prefix}p`, 'state', 'into', 'created'),
-        this.#redis.smembers(`${prefix}ids`), this.#redis.smembers(`${prefix}nomerge`), this.#redis.smembers(`${prefix}merged`),
+        this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(mergedKey(pk)),
       ]);
       if (state === 'merged' && into !== null && into !== undefined) {
         pid = into;
@@ -236,7 +215,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
 
   /** R3: `SET NX` the id keys of the identifiers the profile now holds; one owned by another profile needs a merge. */
   async #claim(tenant: string, pid: string, claim: readonly Identifier[]): Promise<void> {
-    const before = await Promise.all(claim.map((i) => this.#redis.set(identifierKeyOf(this.#namespace, tenant, i), pid, 'NX', 'GET')));
+    const before = await Promise.all(claim.map((i) => this.#redis.set(ownerKey(this.#namespace, tenant, i), pid, 'NX', 'GET')));
     if (before.some((owner) => owner !== null && owner !== pid)) throw new Error('merge across profiles needs step 5');
   }
 
@@ -260,7 +239,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   /** Refused links go to the tenant's `merges:refused` list, newest first, as apply-event.lua records them. */
   async #recordRefusals(tenant: string, e: PulseEvent, pid: string, refused: readonly RefusedMerge[]): Promise<void> {
     if (refused.length === 0) return;
-    const key = `${tenantPrefix(this.#namespace, tenant)}merges:refused`;
+    const key = tenantKeys(this.#namespace, tenant).refusedMerges;
     await this.#redis.lpush(key, ...refused.map((r) => JSON.stringify({
       at: e.timestamp, messageId: e.messageId, profile: pid, identifier: identifierKey(r.identifier), other: r.other, reason: r.reason,
     })));
@@ -269,9 +248,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
 
   async facts(tenant: string, profileIds: readonly string[]): Promise<Map<string, { facts: FactsInput; version: number }>> {
     const read = await Promise.all(profileIds.map(async (pid) => {
-      const prefix = profilePrefix(this.#namespace, tenant, pid);
+      const pk = profileKeys(this.#namespace, tenant, pid);
       const [traits, counts, version, computed] = await Promise.all([
-        this.#redis.hgetall(`${prefix}traits`), this.#redis.hgetall(`${prefix}counts`), this.#redis.hget(`${prefix}p`, 'version'), this.#redis.hgetall(`${prefix}computed`),
+        this.#redis.hgetall(pk.traits), this.#redis.hgetall(pk.counts), this.#redis.hget(pk.hash, 'version'), this.#redis.hgetall(pk.computed),
       ]);
       return [pid, { facts: { traits: { ...decodeTraits(traits), ...decodeComputed(computed) }, eventCounts: decodeCounts(counts) }, version: Number(version ?? 0) }] as const;
     }));
@@ -279,7 +258,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   }
 
   async resolve(tenant: string, identifiers: readonly Identifier[]): Promise<string | undefined> {
-    const found = await Promise.all(byPriority(identifiers).map((i) => this.#redis.get(identifierKeyOf(this.#namespace, tenant, i))));
+    const found = await Promise.all(byPriority(identifiers).map((i) => this.#redis.get(ownerKey(this.#namespace, tenant, i))));
     const owner = found.find((p): p is string => p !== null);
     return owner === undefined ? undefined : this.#live(tenant, owner);
   }
@@ -288,7 +267,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   async #live(tenant: string, profileId: string): Promise<string> {
     let pid = profileId;
     for (let hops = 0; hops < MAX_HOPS; hops++) {
-      const [state, into] = await this.#redis.hmget(`${profilePrefix(this.#namespace, tenant, pid)}p`, 'state', 'into');
+      const [state, into] = await this.#redis.hmget(profileKeys(this.#namespace, tenant, pid).hash, 'state', 'into');
       if (state !== 'merged' || into === null || into === undefined) return pid;
       pid = into;
     }
@@ -297,10 +276,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
 
   async get(tenant: string, profileId: string): Promise<ProfileView | undefined> {
     const id = await this.#live(tenant, profileId);
-    const prefix = profilePrefix(this.#namespace, tenant, id);
+    const pk = profileKeys(this.#namespace, tenant, id);
     const [meta, ids, traits, counts, computed] = await Promise.all([
-      this.#redis.hgetall(`${prefix}p`), this.#redis.smembers(`${prefix}ids`), this.#redis.hgetall(`${prefix}traits`),
-      this.#redis.hgetall(`${prefix}counts`), this.#redis.hgetall(`${prefix}computed`),
+      this.#redis.hgetall(pk.hash), this.#redis.smembers(pk.ids), this.#redis.hgetall(pk.traits), this.#redis.hgetall(pk.counts), this.#redis.hgetall(pk.computed),
     ]);
     if (meta['version'] === undefined) return undefined;
     return {
@@ -315,7 +293,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   }
 
   async refusedMerges(tenant: string, limit: number): Promise<JsonObject[]> {
-    const raw = await this.#redis.lrange(`${tenantPrefix(this.#namespace, tenant)}merges:refused`, 0, Math.max(0, limit - 1));
+    const raw = await this.#redis.lrange(tenantKeys(this.#namespace, tenant).refusedMerges, 0, Math.max(0, limit - 1));
     return raw.map((r) => JSON.parse(r) as JsonObject);
   }
 }

@@ -3,8 +3,9 @@ import type { PulseEvent } from '../../src/collection/event.ts';
 import { parseIdentifierKey, type Identifier } from '../../src/identity/identifier.ts';
 import { connectRedis, defineScript, type RedisClient, type Script } from '../../src/infra/redis.ts';
 import { DEFAULT_IDENTITY_LIMITS, NO_POLICY, parseProfilePolicies, policyFor, type IdentityLimits, type TenantProfilePolicy } from '../../src/profiles/policy.ts';
+import { profileIdFor, profileKeys } from '../../src/profiles/keys.ts';
 import {
-  applyProfileArgs, limitArgs, profileIdFor, profilePrefix, readApplyProfile, RedisProfileStoreV2, type ApplyProfileInput, type ApplyProfileResult,
+  applyProfileArgs, limitArgs, readApplyProfile, RedisProfileStoreV2, type ApplyProfileInput, type ApplyProfileResult,
 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
@@ -50,7 +51,7 @@ async function apply(tenant: string, pid: string, e: PulseEvent, c: Call = {}): 
     event: e, birth: c.birth ?? false, via: c.via === undefined ? undefined : i(c.via), attach: (c.attach ?? []).map(i),
     refused: c.refused ?? [], merges: c.merges ?? [],
   });
-  return readApplyProfile(await script.run([profilePrefix(ns, tenant, pid)], args));
+  return readApplyProfile(await script.run([profileKeys(ns, tenant, pid).prefix], args));
 }
 
 /** A profile born from one event holding `ids`. */
@@ -67,34 +68,34 @@ void t.test('birth: created, identifiers and the event; a redelivery returns wha
   const e = ev(['user_id:u1', 'anonymous_id:a1'], { traits: { plan: 'pro' } });
   const pid = profileIdFor(tenant, e.messageId);
   t.equal(profileIdFor(tenant, e.messageId), pid, 'the pid is derived from the message');
-  const prefix = profilePrefix(ns, tenant, pid);
+  const pk = profileKeys(ns, tenant, pid);
   const first = await apply(tenant, pid, e, { birth: true, attach: ['user_id:u1', 'anonymous_id:a1'], ttl: 7 * 86400 });
   t.same(first, {
     status: 'new', claim: [i('user_id:u1'), i('anonymous_id:a1')],
     applied: { profileId: pid, version: 1, duplicate: false, traitChanges: [{ trait: 'plan', value: 'pro' }], merges: [], refused: [] },
   });
-  t.equal(await redis.hget(`${prefix}p`, 'created'), String(e.timestamp));
-  t.same((await redis.smembers(`${prefix}ids`)).sort(), ['anonymous_id:a1', 'user_id:u1']);
+  t.equal(await redis.hget(pk.hash, 'created'), String(e.timestamp));
+  t.same((await redis.smembers(pk.ids)).sort(), ['anonymous_id:a1', 'user_id:u1']);
 
   const again = await apply(tenant, pid, e, { birth: true, attach: ['user_id:u1', 'anonymous_id:a1', 'anonymous_id:never'], ttl: 7 * 86400 });
   t.same(again, {
     status: 'dup', claim: [i('user_id:u1'), i('anonymous_id:a1')],
     applied: { profileId: pid, version: 1, duplicate: true, traitChanges: [{ trait: 'plan', value: 'pro' }], merges: [], refused: [] },
   }, 'the stored result, and the claims of identifiers the profile holds');
-  t.same(await redis.hgetall(`${prefix}counts`), { Viewed: '1' }, 'counted once');
+  t.same(await redis.hgetall(pk.counts), { Viewed: '1' }, 'counted once');
 
   const now = Date.now();
-  const seenTtl = await redis.pttl(`${prefix}seen`);
+  const seenTtl = await redis.pttl(`${pk.prefix}seen`);
   t.ok(seenTtl > 7 * 86_400_000 - 60_000 && seenTtl <= 7 * 86_400_000, `seen lapses with the de-dup TTL (${seenTtl} ms)`);
-  t.ok(await redis.pttl(`${prefix}applied`) > 0, 'applied lapses too');
-  const mScore = Number(await redis.zscore(`${prefix}seen`, e.messageId));
-  const aScore = Number(await redis.zscore(`${prefix}seen`, `a|${e.messageId}`));
+  t.ok(await redis.pttl(`${pk.prefix}applied`) > 0, 'applied lapses too');
+  const mScore = Number(await redis.zscore(`${pk.prefix}seen`, e.messageId));
+  const aScore = Number(await redis.zscore(`${pk.prefix}seen`, `a|${e.messageId}`));
   t.ok(Math.abs(mScore - (now + 7 * 86_400_000)) < 60_000, 'the messageId expires after the TTL');
   t.ok(Math.abs(aScore - (now + 86_400_000)) < 60_000, 'what it changed is kept a day at most');
 
   const quiet = ev(['user_id:u1']);
   await apply(tenant, pid, quiet, { via: 'user_id:u1' });
-  t.equal(await redis.hexists(`${prefix}applied`, quiet.messageId), 0, 'an event that changed nothing stores no result');
+  t.equal(await redis.hexists(`${pk.prefix}applied`, quiet.messageId), 0, 'an event that changed nothing stores no result');
   t.same(await apply(tenant, pid, quiet, { via: 'user_id:u1' }), {
     status: 'dup', claim: [], applied: { profileId: pid, version: 2, duplicate: true, traitChanges: [], merges: [], refused: [] },
   });
@@ -103,47 +104,47 @@ void t.test('birth: created, identifiers and the event; a redelivery returns wha
 void t.test('expired de-dup members are trimmed with their stored results', async (t) => {
   const tenant = 'trim';
   const pid = await born(tenant, ['anonymous_id:t1']);
-  const prefix = profilePrefix(ns, tenant, pid);
-  await redis.zadd(`${prefix}seen`, 1, 'old', 2, 'a|old', 3, 'f|old');
-  await redis.hset(`${prefix}applied`, 'old', '[[],[],[]]');
+  const pk = profileKeys(ns, tenant, pid);
+  await redis.zadd(`${pk.prefix}seen`, 1, 'old', 2, 'a|old', 3, 'f|old');
+  await redis.hset(`${pk.prefix}applied`, 'old', '[[],[],[]]');
   const old = { ...ev(['anonymous_id:t1']), messageId: 'old' };
   const r = await apply(tenant, pid, old, { via: 'anonymous_id:t1' });
   t.equal(r.status, 'new', 'an expired messageId counts again, as an expired dedup key does');
-  t.same(await redis.zrangebyscore(`${prefix}seen`, '-inf', Date.now()), [], 'expired members are gone');
-  t.equal(await redis.hexists(`${prefix}applied`, 'old'), 0, 'so is the result they kept');
+  t.same(await redis.zrangebyscore(`${pk.prefix}seen`, '-inf', Date.now()), [], 'expired members are gone');
+  t.equal(await redis.hexists(`${pk.prefix}applied`, 'old'), 0, 'so is the result they kept');
 });
 
 void t.test('prelude: merged and frozen profiles, moved-out and stale identifiers', async (t) => {
   const tenant = 'prelude';
   const pid = await born(tenant, ['anonymous_id:p1', 'anonymous_id:p2']);
   const into = profileIdFor(tenant, 'survivor');
-  const prefix = profilePrefix(ns, tenant, pid);
+  const pk = profileKeys(ns, tenant, pid);
 
   t.same(await apply(tenant, pid, ev(['anonymous_id:p1']), { via: 'anonymous_id:zz' }), { status: 'stale' }, 'via not among the identifiers');
-  await redis.hset(`${prefix}movedout`, 'anonymous_id:p2', into);
+  await redis.hset(`${pk.prefix}movedout`, 'anonymous_id:p2', into);
   t.same(await apply(tenant, pid, ev(['anonymous_id:p2']), { via: 'anonymous_id:p2' }), { status: 'moved', into }, 'via moved out by an unmerge');
-  await redis.hdel(`${prefix}movedout`, 'anonymous_id:p2');
+  await redis.hdel(`${pk.prefix}movedout`, 'anonymous_id:p2');
 
   const seenBefore = ev(['anonymous_id:p1'], { traits: { a: 1 } });
   await apply(tenant, pid, seenBefore, { via: 'anonymous_id:p1' });
-  await redis.hset(`${prefix}p`, 'state', 'frozen', 'into', into);
+  await redis.hset(pk.hash, 'state', 'frozen', 'into', into);
   t.same(await apply(tenant, pid, ev(['anonymous_id:p1']), { via: 'anonymous_id:p1' }), { status: 'moved', into }, 'frozen: a new event goes to the survivor');
   const dup = await apply(tenant, pid, seenBefore, { via: 'anonymous_id:p1' });
   t.same(dup, {
     status: 'dup', claim: [], applied: { profileId: into, version: 2, duplicate: true, traitChanges: [{ trait: 'a', value: 1 }], merges: [], refused: [] },
   }, 'frozen: an event it counted is a duplicate, named after the survivor');
 
-  await redis.hset(`${prefix}p`, 'state', 'merged');
+  await redis.hset(pk.hash, 'state', 'merged');
   t.same(await apply(tenant, pid, seenBefore, { via: 'anonymous_id:p1' }), { status: 'moved', into }, 'a tombstone sends even a duplicate on');
   t.same(await apply(tenant, pid, ev(['anonymous_id:p1']), { birth: true }), { status: 'moved', into });
-  t.same(await redis.hget(`${prefix}p`, 'version'), '2', 'nothing applied');
+  t.same(await redis.hget(pk.hash, 'version'), '2', 'nothing applied');
 });
 
 void t.test('attach within and over the profile limits; the processor refusals are kept in order before the script own', async (t) => {
   const tenant = 'attach';
   const limits: IdentityLimits = { perType: { user_id: 1 }, maxIdentifiers: 4 };
   const pid = await born(tenant, ['user_id:u1', 'anonymous_id:a1']);
-  const prefix = profilePrefix(ns, tenant, pid);
+  const pk = profileKeys(ns, tenant, pid);
   const planned = [{ reason: 'limit user_id 1', identifier: i('user_id:elsewhere'), other: profileIdFor(tenant, 'other') }];
   const e = ev(['user_id:u1', 'user_id:u2', 'anonymous_id:a2', 'anonymous_id:a3', 'anonymous_id:a4']);
   const r = await apply(tenant, pid, e, {
@@ -159,14 +160,14 @@ void t.test('attach within and over the profile limits; the processor refusals a
     { reason: 'limit user_id 1', identifier: i('user_id:u2'), other: '' },
     { reason: 'max_identifiers 4', identifier: i('anonymous_id:a4'), other: '' },
   ]);
-  t.same((await redis.smembers(`${prefix}ids`)).sort(), ['anonymous_id:a1', 'anonymous_id:a2', 'anonymous_id:a3', 'user_id:u1']);
+  t.same((await redis.smembers(pk.ids)).sort(), ['anonymous_id:a1', 'anonymous_id:a2', 'anonymous_id:a3', 'user_id:u1']);
   const dup = await apply(tenant, pid, e, { via: 'user_id:u1', limits, attach: ['user_id:u2', 'anonymous_id:a2'] });
   t.same(dup.status === 'dup' && dup.applied.refused, r.applied.refused, 'a redelivery returns the refusals');
 
   const fresh = await born(tenant, ['anonymous_id:f1']);
   const race = await Promise.all(['x', 'y'].map((x) => apply(tenant, fresh, ev([`user_id:${x}`, 'anonymous_id:f1']), { via: 'anonymous_id:f1', limits, attach: [`user_id:${x}`] })));
   t.same(race.map((c) => c.status === 'new' && c.applied.refused.length), [0, 1], 'of two concurrent attaches of a user_id only the first passes');
-  t.same((await redis.smembers(`${profilePrefix(ns, tenant, fresh)}ids`)).sort(), ['anonymous_id:f1', 'user_id:x']);
+  t.same((await redis.smembers(profileKeys(ns, tenant, fresh).ids)).sort(), ['anonymous_id:f1', 'user_id:x']);
 });
 
 const POLICY = JSON.stringify({
@@ -211,5 +212,5 @@ void t.test('every trait policy and computed trait: the same profile and answers
   t.same({ ...b, id: '' }, { ...a, id: '' }, 'the same profile');
   t.same(b?.traits['ltv'], 25, 'computed sum');
   t.same(b?.traits['top_category'], 'hats', 'most frequent value');
-  t.equal(await redis.hget(`${profilePrefix(ns, 'v2', p2)}p`, 'created'), String(events[0]?.timestamp), 'created is the birth event time');
+  t.equal(await redis.hget(profileKeys(ns, 'v2', p2).hash, 'created'), String(events[0]?.timestamp), 'created is the birth event time');
 });

@@ -184,3 +184,32 @@ void t.test('merge-free streams: the per-profile store ends in the state today\'
   }
   t.ok(linked > 10 && refusals > 20 && dups > 10, `the streams exercise refused links (${linked} of ${refusals} refusals) and redeliveries (${dups})`);
 });
+
+void t.test('what needs a merge across profiles throws until step 5', async (t) => {
+  const tenant = 'nomerge';
+  const store = new RedisProfileStoreV2(redis, ns2, 3600);
+  const ev = (messageId: string, ids: Identifier[]): PulseEvent => ({
+    type: 'track', messageId, timestamp: 1_760_000_000_000, userId: undefined, anonymousId: undefined,
+    event: 'Viewed', properties: {}, traits: {}, context: {}, identifiers: ids, extra: {},
+  });
+  const a: Identifier = { type: 'anonymous_id', id: 'a' };
+  const b: Identifier = { type: 'anonymous_id', id: 'b' };
+  const c: Identifier = { type: 'anonymous_id', id: 'c' };
+  const [first, second] = await store.applyEvents(tenant, [ev('n1', [a]), ev('n2', [a])]);
+  t.equal(second?.profileId, first?.profileId, 'two events of a new device in one batch make one profile');
+  await store.applyEvents(tenant, [ev('n3', [b])]);
+  await t.rejects(store.applyEvents(tenant, [ev('n4', [a, b])]), /merge across profiles needs step 5/, 'an event linking two profiles');
+
+  // Another processor claims `c` between this one's read of its owner and its claim.
+  const owner = await store.resolve(tenant, [b]);
+  const racing = new Proxy(redis, {
+    get(target, prop) {
+      if (prop === 'get') return async (key: string) => (key.endsWith(':id:anonymous_id:c') ? null : target.get(key));
+      const v: unknown = Reflect.get(target, prop);
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  await store.applyEvents(tenant, [ev('n5', [b, c])]);
+  t.equal(await store.resolve(tenant, [c]), owner);
+  await t.rejects(new RedisProfileStoreV2(racing, ns2, 3600).applyEvents(tenant, [ev('n6', [a, c])]), /merge across profiles needs step 5/, 'a lost claim');
+});
