@@ -14,12 +14,33 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 // Printable, no whitespace at the ends and no control characters: ids become parts of Redis keys.
 const ID_VALUE = /^[^\s\p{Cc}](?:[^\p{Cc}]{0,254}[^\s\p{Cc}])?$/u;
 
+/** Types seen valid (the known ones, then partner types as they come; bounded). */
+const validTypes = new Set<string>(IDENTIFIER_TYPES);
+const VALID_TYPES_MAX = 4096;
+
+function knownType(type: string): boolean {
+  if (validTypes.has(type)) return true;
+  if (!PARTNER_TYPE.test(type)) return false;
+  if (validTypes.size < VALID_TYPES_MAX) validTypes.add(type);
+  return true;
+}
+
+/** ID_VALUE, with printable ASCII (most ids) checked without the Unicode regex. */
+function validIdValue(id: string): boolean {
+  const n = id.length;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || (c === 0x20 && (i === 0 || i === n - 1))) return ID_VALUE.test(id);
+  }
+  return n > 0 && n <= 256;
+}
+
 /** Why an identifier is invalid, or undefined when it is valid. */
 export function identifierProblem(idf: { type: string; id: string }): string | undefined {
-  if (!(IDENTIFIER_TYPES as readonly string[]).includes(idf.type) && !PARTNER_TYPE.test(idf.type)) {
+  if (!knownType(idf.type)) {
     return `unknown identifier type ${JSON.stringify(idf.type)} (known: ${IDENTIFIER_TYPES.join(', ')}, partner:<name>)`;
   }
-  if (!ID_VALUE.test(idf.id)) return `identifier ${idf.type} must be 1-256 printable characters without surrounding spaces`;
+  if (!validIdValue(idf.id)) return `identifier ${idf.type} must be 1-256 printable characters without surrounding spaces`;
   if ((idf.type === 'email_sha256' || idf.type === 'phone_sha256') && !SHA256_HEX.test(idf.id)) {
     return `${idf.type} must be 64 lowercase hex characters`;
   }

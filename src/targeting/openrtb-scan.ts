@@ -174,6 +174,8 @@ class Scanner {
   space(): void {
     const b = this.b;
     let p = this.pos;
+    // Compact JSON has no whitespace: one test and out.
+    if ((b[p] as number) > 0x20) return;
     for (;;) {
       const c = b[p];
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;

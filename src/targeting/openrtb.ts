@@ -269,6 +269,18 @@ export function eidPartner(source: string, uid?: { readonly ext?: { readonly rti
   return partner;
 }
 
+/** Identifier types `partner:<name>` of names seen lately: the same string each time (its hash is kept). */
+const partnerTypes = new Map<string, string>();
+
+function partnerType(name: string): string {
+  let type = partnerTypes.get(name);
+  if (type === undefined) {
+    if (partnerTypes.size >= SOURCE_NAMES_MAX) partnerTypes.clear();
+    partnerTypes.set(name, (type = `partner:${name}`));
+  }
+  return type;
+}
+
 function sourceDomain(source: string): string {
   return source.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/\/.*$/, '');
 }
@@ -330,7 +342,7 @@ function ignoreUnless(out: RequestIdentifiers, field: string, reason: string | u
 function addNamespaced(out: RequestIdentifiers, field: string, id: string | undefined, partner: string | undefined, role: string): void {
   if (id === undefined || id === '') return;
   if (partner === undefined) out.ignored.push({ field, reason: `no ${role} named: the id has no namespace` });
-  else ignoreUnless(out, field, addIdentifier(out, `partner:${partner}`, id));
+  else ignoreUnless(out, field, addIdentifier(out, partnerType(partner), id));
 }
 
 function addEids(out: RequestIdentifiers, list: readonly BidEid[] | undefined, base: string): void {
@@ -343,7 +355,7 @@ function addEids(out: RequestIdentifiers, list: readonly BidEid[] | undefined, b
       if (uid === undefined) continue;
       const partner = eidPartner(eid.source, uid);
       // The field is spelled out only for an id that is not used.
-      const reason = partner === undefined ? `source ${JSON.stringify(eid.source.slice(0, 64))} gives no partner name` : addIdentifier(out, `partner:${partner}`, uid.id);
+      const reason = partner === undefined ? `source ${JSON.stringify(eid.source.slice(0, 64))} gives no partner name` : addIdentifier(out, partnerType(partner), uid.id);
       if (reason !== undefined) out.ignored.push({ field: `${base}[${i}].uids[${j}].id`, reason });
     }
   }

@@ -89,3 +89,22 @@ void t.test('identifierKey and parseIdentifierKey round-trip', async (t) => {
     t.same(parseIdentifierKey(key), idf, key);
   }
 });
+
+void t.test('id values: the ASCII fast path answers what the printable-characters rule answers', async (t) => {
+  // The rule as documented: 1-256 code points, no control characters, no whitespace at the ends.
+  const RULE = /^[^\s\p{Cc}](?:[^\p{Cc}]{0,254}[^\s\p{Cc}])?$/u;
+  const pieces = ['a', 'Z', '9', ' ', '\t', '\n', '\u0000', '\u007f', '\u00a0', 'é', '🎉', '\u2028', '-', '{', '}', ':'];
+  let seed = 7;
+  const next = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const cases = ['', ' ', 'a', ' a', 'a ', 'a b', 'x'.repeat(256), 'x'.repeat(257), '🎉'.repeat(256), '🎉'.repeat(257), `a${'\t'}b`, 'a\u00a0'];
+  for (let n = 0; n < 3000; n++) {
+    let s = '';
+    for (let k = Math.floor(next() * 6); k > 0; k--) s += pieces[Math.floor(next() * pieces.length)] ?? '';
+    cases.push(s);
+  }
+  const wrong = cases.filter((id) => (identifierProblem({ type: 'cookie', id }) === undefined) !== RULE.test(id));
+  t.strictSame(wrong, [], `${cases.length} ids`);
+});
