@@ -5,6 +5,7 @@ import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import type { Json, JsonObject } from '../../src/json.ts';
 import type { Applied } from '../../src/profiles/model.ts';
 import { parseProfilePolicies, type IdentityLimits } from '../../src/profiles/policy.ts';
+import { profileKeys } from '../../src/profiles/keys.ts';
 import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import type { ProfileStore } from '../../src/profiles/store.ts';
@@ -185,6 +186,16 @@ void t.test('merge-free streams: the per-profile store ends in the state today\'
   t.ok(linked > 10 && refusals > 20 && dups > 10, `the streams exercise refused links (${linked} of ${refusals} refusals) and redeliveries (${dups})`);
 });
 
+/** The test connection, with what `override` returns for a property instead of the connection's own. */
+function intercept(override: (prop: string | symbol) => unknown): RedisClient {
+  return new Proxy(redis, {
+    get(target, prop) {
+      const v: unknown = override(prop) ?? Reflect.get(target, prop);
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 void t.test('what needs a merge across profiles throws until step 5', async (t) => {
   const tenant = 'nomerge';
   const store = new RedisProfileStoreV2(redis, ns2, 3600);
@@ -202,14 +213,27 @@ void t.test('what needs a merge across profiles throws until step 5', async (t) 
 
   // Another processor claims `c` between this one's read of its owner and its claim.
   const owner = await store.resolve(tenant, [b]);
-  const racing = new Proxy(redis, {
-    get(target, prop) {
-      if (prop === 'get') return async (key: string) => (key.endsWith(':id:anonymous_id:c') ? null : target.get(key));
-      const v: unknown = Reflect.get(target, prop);
-      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  const racing = intercept((prop) => (prop === 'get' ? async (key: string) => (key.endsWith(':id:anonymous_id:c') ? null : redis.get(key)) : undefined));
   await store.applyEvents(tenant, [ev('n5', [b, c])]);
   t.equal(await store.resolve(tenant, [c]), owner);
   await t.rejects(new RedisProfileStoreV2(racing, ns2, 3600).applyEvents(tenant, [ev('n6', [a, c])]), /merge across profiles needs step 5/, 'a lost claim');
+});
+
+void t.test('an id key naming a profile that does not hold the identifier: resolved again, then applied anyway', async (t) => {
+  const tenant = 'stale';
+  const store = new RedisProfileStoreV2(redis, ns2, 3600);
+  const base = { type: 'track', timestamp: 1_760_000_000_000, userId: undefined, anonymousId: undefined, event: 'Viewed', properties: {}, traits: {}, context: {}, extra: {} } as const;
+  const s: Identifier = { type: 'anonymous_id', id: 's' };
+  const [born] = await store.applyEvents(tenant, [{ ...base, messageId: 'k1', identifiers: [s] }]);
+  const pid = born?.profileId ?? '';
+  await redis.srem(profileKeys(ns2, tenant, pid).ids, 'anonymous_id:s');
+  let calls = 0;
+  const counting = intercept((prop) => {
+    if (prop === 'pulseApplyProfile') calls++;
+    return undefined;
+  });
+  const [r] = await new RedisProfileStoreV2(counting, ns2, 3600).applyEvents(tenant, [{ ...base, messageId: 'k2', identifiers: [s] }]);
+  t.same([r?.profileId, r?.version, r?.duplicate], [pid, 2, false]);
+  t.equal(calls, 3, 'stale, stale again after resolving, then applied without the check');
+  t.same((await store.get(tenant, pid))?.eventCounts, { Viewed: 2 });
 });
