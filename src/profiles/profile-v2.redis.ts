@@ -177,8 +177,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
     const pending = new Map<string, Promise<{ pid: string; snapshot: OwnerSnapshot }>>();
     await Promise.all(unknown.map(async (idf, n) => {
       const owner = found[n] ?? null;
-      if (owner === null) {
-        view.owners.set(identifierKey(idf), null);
+      if (owner === null || view.profiles.has(owner)) {
+        // Known profiles are live ones: the view already holds their snapshot.
+        view.owners.set(identifierKey(idf), owner);
         return;
       }
       let read = pending.get(owner);
