@@ -35,6 +35,10 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
   const settingsOf = deps.settings ?? (() => DEFAULT_TARGETING_SETTINGS);
   const decode = boundedDecoder(10_000);
 
+  /** One lookup's record from the reader (after a near-cache miss). */
+  const fetchRecord = async (tenant: string, identifiers: readonly Identifier[]): Promise<AudienceRecord | undefined> =>
+    (await deps.reader.records(tenant, [identifiers]))[0];
+
   /** The caller's agreement: undefined for first-party keys, which see every segment. */
   const agreementOf = (principal: Principal): Promise<SharingAgreement | undefined> =>
     (principal.partner === undefined ? Promise.resolve(undefined) : deps.agreement(principal.tenant, principal.partner.id));
@@ -54,10 +58,11 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
   return {
     GetAudience: unary(ctx, 'GetAudience', 'targeting:read', async (req, principal) => {
       const identifiers = requireIdentifiers(req.identifiers);
-      // First-party keys have no agreement to wait for (the common case on the hot path).
-      const [[record], agreement] = principal.partner === undefined
-        ? [await deps.reader.records(principal.tenant, [identifiers]), undefined]
-        : await Promise.all([deps.reader.records(principal.tenant, [identifiers]), agreementOf(principal)]);
+      // A near-cache hit needs no await; first-party keys have no agreement to wait for.
+      let record = deps.reader.cached?.(principal.tenant, identifiers);
+      let agreement: SharingAgreement | undefined;
+      if (principal.partner === undefined) record ??= await fetchRecord(principal.tenant, identifiers);
+      else [record, agreement] = await Promise.all([record ?? fetchRecord(principal.tenant, identifiers), agreementOf(principal)]);
       const out = visible(principal, agreement, record, { tcString: req.tcString, gdpr: req.gdpr });
       return { profileId: out.profileId, segments: out.segments.map(segmentMessage) };
     }),
@@ -93,7 +98,7 @@ export function targetingHandlers(ctx: HandlerContext, deps: TargetingDeps): Tar
       const { identifiers } = identifiersOf(request, { exchange: partner?.id, buyer: partner?.id });
       const unchanged = { openrtbJson: req.openrtbJson, enriched: false };
       if (identifiers.length === 0) return unchanged;
-      const record = deps.reader.cached?.(principal.tenant, identifiers) ?? (await deps.reader.records(principal.tenant, [identifiers]))[0];
+      const record = deps.reader.cached?.(principal.tenant, identifiers) ?? await fetchRecord(principal.tenant, identifiers);
       if (record === undefined) return unchanged;
       const settings = settingsOf(principal.tenant);
       let decision: PartnerDecision;
