@@ -1,0 +1,67 @@
+-- Prelude of the merge scripts that run in one profile's slot (notes/hashtag-design.md §3.2):
+-- merge.redis.ts puts it in front of merge-accept/freeze/absorb/tombstone/abort.lua.
+-- KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
+local prefix = KEYS[1]
+local pid = string.match(prefix, ':([^:{}]+)}:$')
+local pk = prefix .. 'p'
+local idsKey, nomergeKey, mergedKey, absorbingKey = prefix .. 'ids', prefix .. 'nomerge', prefix .. 'merged', prefix .. 'absorbing'
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+-- `state` is nil (live), 'frozen' or 'merged'; `into` the survivor; no `created`: never born.
+local meta = redis.call('HMGET', pk, 'state', 'into', 'created')
+local state, into, created = meta[1], meta[2], meta[3]
+
+local function sorted(list)
+  local out = {}
+  for i, x in ipairs(list) do out[i] = x end
+  table.sort(out)
+  return out
+end
+
+-- What a loser's identity looked like when its merge was accepted: a change in between (an
+-- attach, an absorb of its own) makes the freeze answer `changed`.
+local function digest(ids, nomerge, merged)
+  return redis.sha1hex(table.concat(sorted(ids), '\n') .. '\0' .. table.concat(sorted(nomerge), '\n') .. '\0' .. table.concat(sorted(merged), '\n'))
+end
+
+-- A JSON array read back: cjson encodes an empty Lua table as an object.
+local function list(x)
+  if type(x) ~= 'table' then return {} end
+  return x
+end
+
+local function setOf(items)
+  local out = {}
+  for _, x in ipairs(items) do out[x] = true end
+  return out
+end
+
+-- `user_id:u1` -> `user_id`, `partner:acme:x` -> `partner:acme` (as apply-profile.lua reads them).
+local function idType(idf)
+  if string.sub(idf, 1, 8) == 'partner:' then
+    return string.sub(idf, 1, string.find(idf, ':', 9, true) - 1)
+  end
+  return string.sub(idf, 1, string.find(idf, ':', 1, true) - 1)
+end
+
+-- The set-valued trait helpers of apply-profile.lua.
+local function split(s)
+  local out = {}
+  for x in string.gmatch(s, '[^\n]+') do out[#out + 1] = x end
+  return out
+end
+
+local function setValue(members)
+  table.sort(members)
+  return '[' .. table.concat(members, ',') .. ']', table.concat(members, '\n')
+end
+
+local function union(a, b)
+  local seenM, out = {}, {}
+  for _, l in ipairs({a, b}) do
+    for _, x in ipairs(l) do
+      if not seenM[x] then seenM[x] = true; out[#out + 1] = x end
+    end
+  end
+  return out
+end

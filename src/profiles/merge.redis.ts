@@ -1,0 +1,350 @@
+import { readFileSync } from 'node:fs';
+import { parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
+import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
+import { byteOrder } from './identity-plan.ts';
+import { bucketKeys, bucketOf, identifierTag, profileKeys } from './keys.ts';
+import type { Merge } from './model.ts';
+import { DEFAULT_IDENTITY_LIMITS, NO_POLICY, policyTable, type IdentityLimits, type TenantProfilePolicy } from './policy.ts';
+import { limitArgs } from './profile-v2.redis.ts';
+
+/*
+ * The cross-slot merge protocol of the per-profile layout (notes/hashtag-design.md §3, step 5): a
+ * loser L is absorbed into the older survivor S in steps that each touch one slot and are each
+ * idempotent, journaled so that any caller (the processor that met the link, another one that met
+ * a frozen profile, the sweeper) can finish or take back a merge a crash left half done:
+ *
+ *   M0 journal `m|L|S|mid` in L's bucket   M1 merge-accept.lua on S   M2 merge-freeze.lua on L
+ *   M3 merge-absorb.lua on S               M4 id-cas.lua per identifier of L (then `gone`)
+ *   M5 merge-tombstone.lua on L, publish `merge:<L>`, HDEL S:absorbing[L], ZREM the journal
+ *
+ * Only single-slot commands and scripts: nothing here is a cross-slot pipeline, so it runs the same
+ * on one Redis and on a Cluster (auto-pipelining groups the calls per node).
+ *
+ * The triggering event is not applied by the runner: after a `merged` outcome the caller runs
+ * apply-profile.lua on the survivor, passing the merge in its `merges` (a redelivery then returns it).
+ */
+
+/** The steps after which `afterStep` runs. `M5` is after the tombstone, before publishing and clean-up. */
+export type MergeStep = 'M0' | 'M1' | 'M2' | 'M3' | 'M4' | 'M5';
+
+/** What a merge of one pair came to. */
+export type MergeOutcome =
+  /** L lives on in S. `first`: this call made the tombstone. `contested`: L's identifiers whose id key another profile holds (left alone). */
+  | { readonly status: 'merged'; readonly merge: Merge; readonly first: boolean; readonly contested: readonly { identifier: Identifier; owner: string }[] }
+  /** A guardrail (`limit <type> <n>`, `max_identifiers <n>`) or an unmerge (`unmerged`) refused it; both stay live. */
+  | { readonly status: 'refused'; readonly reason: string }
+  /**
+   * Not merged now, plan again: `younger` (L is the older one), `moved` (S or L was merged into
+   * `profile`, or L is being merged there), `gone` (a side was never born), `busy` (L is still
+   * absorbing another profile or kept changing), `aborted` (the acceptance was taken back meanwhile).
+   */
+  | { readonly status: 'younger' | 'gone' | 'busy' | 'aborted' }
+  | { readonly status: 'moved'; readonly profile: string };
+
+/** What completeMerge found and did. */
+export type CompleteOutcome =
+  | { readonly status: 'finished'; readonly merge: Merge; readonly contested: readonly { identifier: Identifier; owner: string }[] }
+  /** A merge that had not got past its acceptance was taken back: both stay live. */
+  | { readonly status: 'aborted' }
+  /** An acceptance younger than the lease: its driver may still be at work. */
+  | { readonly status: 'pending' }
+  /** No merge of L in flight. */
+  | { readonly status: 'none' };
+
+export interface MergeRunnerOptions {
+  /** The tenant's bucket count (`{t}:layout`, PULSE_REDIS_BUCKETS): where journals go. */
+  readonly buckets: number;
+  readonly policy?: TenantProfilePolicy;
+  readonly limits?: IdentityLimits;
+  /** How old an acceptance must be before completeMerge takes it back (§3.5: 30 s). */
+  readonly leaseMs?: number;
+  /** Publishes `merge:<L>` (changes.nats.ts); called by every finisher, so it must tolerate repeats. */
+  readonly publish?: (tenant: string, merge: Merge) => Promise<void>;
+  /** Removes L from its bucket's indexes (bucket-sync.lua mode `gone`, step 6), given L's segments. */
+  readonly gone?: (tenant: string, loser: string, segments: readonly string[]) => Promise<void>;
+  /** Test hook: runs after each step; throwing simulates a crash there. */
+  readonly afterStep?: (step: MergeStep) => void | Promise<void>;
+}
+
+/** One link to merge: `loser` into `survivor`, for the event `messageId`. */
+export interface MergePair {
+  readonly survivor: string;
+  readonly loser: string;
+  readonly messageId: string;
+}
+
+/** What merge-freeze.lua returns of the loser (the parts read in TypeScript). */
+interface Snapshot {
+  readonly ids: readonly string[];
+  readonly merged: readonly string[];
+  readonly segs: readonly string[];
+}
+
+/** What merge-accept.lua stores in S:absorbing[L]. */
+interface Absorbing {
+  readonly ids: readonly string[];
+  readonly at: number;
+}
+
+/** The loser's identity as the processor reads it (R1b): what M1 checks and M2 compares. */
+interface Identity {
+  readonly state: string | null;
+  readonly into: string | null;
+  readonly created: string | null;
+  readonly ids: string[];
+  readonly nomerge: string[];
+  readonly merged: string[];
+}
+
+/** Tries of a merge whose loser changed between acceptance and freeze, or was busy. */
+const MAX_TRIES = 5;
+const DEFAULT_LEASE_MS = 30_000;
+
+const PRELUDE = readFileSync(new URL('./merge-prelude.lua', import.meta.url), 'utf8');
+
+/** A profile-slot merge script: merge-prelude.lua in front of `file`. */
+function profileScript(redis: RedisClient, name: string, file: string): Script {
+  const url = new URL(file, import.meta.url);
+  const script = defineScript(redis, name, url, 1);
+  // defineScript reads one file: the command is defined again with the prelude (the Script looks it up by name when run).
+  redis.defineCommand(name, { numberOfKeys: 1, lua: `${PRELUDE}\n${readFileSync(url, 'utf8')}` });
+  return script;
+}
+
+/** cjson writes an empty Lua table as `{}`. */
+function list<T>(x: unknown): T[] {
+  return Array.isArray(x) ? (x as T[]) : [];
+}
+
+/** The key of an identifier's owner (as RedisProfileStoreV2 builds it). */
+function ownerKey(namespace: string, tenant: string, idf: string): string {
+  const { type, id } = parseIdentifierKey(idf);
+  return `${identifierTag(namespace, tenant, type, id)}id:${idf}`;
+}
+
+/** Drives merges of the per-profile layout (see the top of this file). */
+export class MergeRunner {
+  readonly #redis: RedisClient;
+  readonly #namespace: string;
+  readonly #options: MergeRunnerOptions;
+  readonly #policyArgs: string[];
+  readonly #limitArgs: string[];
+  readonly #accept: Script;
+  readonly #freeze: Script;
+  readonly #absorb: Script;
+  readonly #tombstone: Script;
+  readonly #abort: Script;
+  readonly #idCas: Script;
+
+  constructor(redis: RedisClient, namespace: string, options: MergeRunnerOptions) {
+    this.#redis = redis;
+    this.#namespace = namespace;
+    this.#options = options;
+    this.#policyArgs = policyTable(options.policy ?? NO_POLICY);
+    this.#limitArgs = limitArgs(options.limits ?? DEFAULT_IDENTITY_LIMITS);
+    this.#accept = profileScript(redis, 'pulseMergeAccept', './merge-accept.lua');
+    this.#freeze = profileScript(redis, 'pulseMergeFreeze', './merge-freeze.lua');
+    this.#absorb = profileScript(redis, 'pulseMergeAbsorb', './merge-absorb.lua');
+    this.#tombstone = profileScript(redis, 'pulseMergeTombstone', './merge-tombstone.lua');
+    this.#abort = profileScript(redis, 'pulseMergeAbort', './merge-abort.lua');
+    this.#idCas = defineScript(redis, 'pulseIdCas', new URL('./id-cas.lua', import.meta.url), 1);
+  }
+
+  /** `jobs` of L's bucket: the journal of merges whose loser is L (§1, §3.5). */
+  journalKey(tenant: string, loser: string): string {
+    return `${bucketKeys(this.#namespace, tenant, bucketOf(loser, this.#options.buckets)).prefix}jobs`;
+  }
+
+  #prefix(tenant: string, pid: string): string {
+    return profileKeys(this.#namespace, tenant, pid).prefix;
+  }
+
+  async #step(step: MergeStep): Promise<void> {
+    await this.#options.afterStep?.(step);
+  }
+
+  /** M0-M5 for one pair (§3.2). The survivor must be the older profile (merge-accept.lua checks). */
+  async merge(tenant: string, pair: MergePair): Promise<MergeOutcome> {
+    const { survivor, loser, messageId } = pair;
+    const sk = this.#prefix(tenant, survivor);
+    const lk = this.#prefix(tenant, loser);
+    const journal = this.journalKey(tenant, loser);
+    const job = `m|${loser}|${survivor}|${messageId}`;
+    const drop = async (): Promise<void> => { await this.#redis.zrem(journal, job); };
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const l = await this.#identity(tenant, loser);
+      if (attempt === 0) {
+        await this.#redis.zadd(journal, 'NX', Date.now(), job);
+        await this.#step('M0');
+      }
+      const accepted = await this.#accept.run([sk], [
+        loser, l.created ?? '', messageId, ...this.#limitArgs, l.ids.length, ...l.ids, l.nomerge.length, ...l.nomerge, l.merged.length, ...l.merged,
+      ]) as string[];
+      if (accepted[0] === 'done') return this.#finished(tenant, loser, await this.completeMerge(tenant, loser));
+      if (accepted[0] !== 'ok') {
+        // A changed loser re-accepted and refused leaves the earlier acceptance: take it back.
+        if (attempt > 0) await this.#abort.run([sk], ['survivor', loser]);
+        await drop();
+        if (accepted[0] === 'refused') return { status: 'refused', reason: accepted[1] ?? '' };
+        if (accepted[0] === 'moved') return { status: 'moved', profile: accepted[1] ?? '' };
+        return { status: accepted[0] === 'younger' ? 'younger' : 'gone' };
+      }
+      await this.#step('M1');
+      const frozen = await this.#freeze.run([lk], [survivor, accepted[1] ?? '']) as string[];
+      if (frozen[0] === 'changed') continue;
+      if (frozen[0] === 'busy') {
+        // §3.4: L is absorbing X (finish that, then L has changed), or is frozen into another survivor.
+        const other = frozen[2] ?? '';
+        await this.completeMerge(tenant, frozen[1] === 'frozen' ? loser : other);
+        continue;
+      }
+      if (frozen[0] === 'merged') return this.#finished(tenant, loser, await this.completeMerge(tenant, loser));
+      if (frozen[0] !== 'frozen') {
+        await this.#abort.run([sk], ['survivor', loser]);
+        await drop();
+        return frozen[0] === 'moved' ? { status: 'moved', profile: frozen[1] ?? '' } : { status: 'gone' };
+      }
+      await this.#step('M2');
+      const snapshot = frozen[1] ?? '';
+      const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
+      if (absorbed[0] === 'not_accepted') {
+        // Taken back (completeMerge after the lease) between M1 and now: thaw L and plan again.
+        await this.#abort.run([lk], ['loser', survivor]);
+        await drop();
+        return { status: 'aborted' };
+      }
+      if (absorbed[0] !== 'absorbed' && absorbed[0] !== 'done') throw new Error(`merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
+      await this.#step('M3');
+      const s = this.#snapshot(snapshot);
+      const contested = await this.#repoint(tenant, survivor, loser, s.ids, s.merged, s.segs);
+      await this.#step('M4');
+      const first = await this.#finish(tenant, survivor, loser, s.ids, true);
+      return { status: 'merged', merge: mergeOf(survivor, loser, s.ids), first, contested };
+    }
+    await this.#abort.run([sk], ['survivor', loser]);
+    await drop();
+    return { status: 'busy' };
+  }
+
+  #finished(tenant: string, loser: string, done: CompleteOutcome): MergeOutcome {
+    if (done.status === 'finished') return { status: 'merged', merge: done.merge, first: false, contested: done.contested };
+    return { status: 'aborted' };
+  }
+
+  /**
+   * Finishes, or takes back, a merge of `loser` a crash may have left half done (§3.5), from
+   * what it finds: L frozen into S (absorbed by S or not): absorb, repoint, tombstone; L a
+   * tombstone: publish and clean up; L live with an acceptance older than the lease: abort.
+   */
+  async completeMerge(tenant: string, loser: string): Promise<CompleteOutcome> {
+    const lk = this.#prefix(tenant, loser);
+    const [state, into] = await this.#redis.hmget(`${lk}p`, 'state', 'into');
+    if ((state === 'frozen' || state === 'merged') && typeof into === 'string') {
+      const survivor = into;
+      const sk = this.#prefix(tenant, survivor);
+      if (state === 'merged') {
+        const entry = await this.#redis.hget(`${sk}absorbing`, loser);
+        const ids = entry === null ? [] : list<string>((JSON.parse(entry) as Absorbing).ids);
+        if (entry !== null) await this.#finish(tenant, survivor, loser, ids);
+        else await this.#dropJournal(tenant, loser, survivor);
+        return { status: 'finished', merge: mergeOf(survivor, loser, ids), contested: [] };
+      }
+      // Frozen: L is intact, so its snapshot is taken again (merge-freeze.lua answers it for a frozen L).
+      const frozen = await this.#freeze.run([lk], [survivor, '']) as string[];
+      if (frozen[0] !== 'frozen') return this.completeMerge(tenant, loser);
+      const snapshot = frozen[1] ?? '';
+      const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
+      if (absorbed[0] === 'not_accepted') {
+        await this.#abort.run([lk], ['loser', survivor]);
+        await this.#dropJournal(tenant, loser, survivor);
+        return { status: 'aborted' };
+      }
+      if (absorbed[0] !== 'absorbed' && absorbed[0] !== 'done') throw new Error(`completing the merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
+      const s = this.#snapshot(snapshot);
+      const contested = await this.#repoint(tenant, survivor, loser, s.ids, s.merged, s.segs);
+      await this.#finish(tenant, survivor, loser, s.ids);
+      return { status: 'finished', merge: mergeOf(survivor, loser, s.ids), contested };
+    }
+    // L is live: an acceptance that never got to the freeze is taken back once its lease is over.
+    const lease = this.#options.leaseMs ?? DEFAULT_LEASE_MS;
+    const jobs = await this.#jobs(tenant, loser);
+    let outcome: CompleteOutcome = { status: 'none' };
+    for (const { member, survivor, at } of jobs) {
+      const sk = this.#prefix(tenant, survivor);
+      const entry = await this.#redis.hget(`${sk}absorbing`, loser);
+      const since = entry === null ? at : (JSON.parse(entry) as Absorbing).at;
+      if (Date.now() - since < lease) {
+        outcome = { status: 'pending' };
+        continue;
+      }
+      const aborted = await this.#abort.run([sk], ['survivor', loser]) as string[];
+      if (aborted[0] === 'done') return this.completeMerge(tenant, loser);
+      await this.#redis.zrem(this.journalKey(tenant, loser), member);
+      if (outcome.status === 'none') outcome = { status: 'aborted' };
+    }
+    return outcome;
+  }
+
+  /** R1b: what M1 is told of the loser. */
+  async #identity(tenant: string, pid: string): Promise<Identity> {
+    const pk = profileKeys(this.#namespace, tenant, pid);
+    const [[state, into, created], ids, nomerge, merged] = await Promise.all([
+      this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(`${pk.prefix}merged`),
+    ]);
+    return { state: state ?? null, into: into ?? null, created: created ?? null, ids, nomerge, merged };
+  }
+
+  #snapshot(json: string): Snapshot {
+    const s = JSON.parse(json) as Record<string, unknown>;
+    return { ids: list<string>(s['ids']), merged: list<string>(s['merged']), segs: list<string>(s['segs']) };
+  }
+
+  /** M4: L's identifier keys point at S; L leaves its bucket's indexes. */
+  async #repoint(tenant: string, survivor: string, loser: string, ids: readonly string[], merged: readonly string[], segs: readonly string[]): Promise<{ identifier: Identifier; owner: string }[]> {
+    const answers = await Promise.all(ids.map((idf) => this.#idCas.run([ownerKey(this.#namespace, tenant, idf)], [survivor, loser, ...merged]) as Promise<string[]>));
+    await this.#options.gone?.(tenant, loser, segs);
+    const contested: { identifier: Identifier; owner: string }[] = [];
+    answers.forEach((a, n) => {
+      const idf = ids[n];
+      if (a[0] === 'other' && idf !== undefined) contested.push({ identifier: parseIdentifierKey(idf), owner: a[1] ?? '' });
+    });
+    return contested;
+  }
+
+  /** M5: tombstone L, publish, then clear S:absorbing[L] and the journal. Whether this call made the tombstone. */
+  async #finish(tenant: string, survivor: string, loser: string, ids: readonly string[], driving = false): Promise<boolean> {
+    const done = await this.#tombstone.run([this.#prefix(tenant, loser)], [survivor]) as string[];
+    if (done[0] === 'refused') throw new Error(`tombstone of ${loser} into ${survivor} refused: ${done.slice(1).join(' ')}`);
+    if (driving) await this.#step('M5');
+    await this.#options.publish?.(tenant, mergeOf(survivor, loser, ids));
+    await this.#redis.hdel(`${this.#prefix(tenant, survivor)}absorbing`, loser);
+    await this.#dropJournal(tenant, loser, survivor);
+    return done[0] === 'first';
+  }
+
+  /** The journal entries of merges of L (any survivor, any event). */
+  async #jobs(tenant: string, loser: string): Promise<{ member: string; survivor: string; at: number }[]> {
+    const key = this.journalKey(tenant, loser);
+    const out: { member: string; survivor: string; at: number }[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.zscan(key, cursor, 'MATCH', `m|${loser}|*`, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const member = flat[i] ?? '';
+        out.push({ member, survivor: member.split('|')[2] ?? '', at: Number(flat[i + 1]) });
+      }
+    } while (cursor !== '0');
+    return out;
+  }
+
+  async #dropJournal(tenant: string, loser: string, survivor: string): Promise<void> {
+    const done = (await this.#jobs(tenant, loser)).filter((j) => j.survivor === survivor).map((j) => j.member);
+    if (done.length > 0) await this.#redis.zrem(this.journalKey(tenant, loser), ...done);
+  }
+}
+
+/** The merge as apply-event.lua reports it: L's identifiers in byte order. */
+function mergeOf(survivor: string, merged: string, ids: readonly string[]): Merge {
+  return { survivor, merged, identifiers: [...ids].sort(byteOrder).map(parseIdentifierKey) };
+}
