@@ -100,6 +100,16 @@ class ProfileKeys {
   get fckeys(): string { return `${this.#parts}fckeys`; }
   /** Occurrences of one feature (a zset, score = event time). */
   feature(featureId: string): string { return `${this.#parts}f:${featureId}`; }
+  /** v2: message ids seen (zset, score = when the entry lapses): the profile's de-duplication. */
+  get seen(): string { return `${this.#parts}seen`; }
+  /** v2: message id -> the result applying it gave (returned again to a redelivery). */
+  get applied(): string { return `${this.#parts}applied`; }
+  /** v2: identifier -> the profile an unmerge moved it to, while the move is in flight. */
+  get movedout(): string { return `${this.#parts}movedout`; }
+  /** v2: the profiles this one absorbed, transitively. */
+  get merged(): string { return `${this.#parts}merged`; }
+  /** v2: loser -> the merge this profile accepted and has not finished absorbing. */
+  get absorbing(): string { return `${this.#parts}absorbing`; }
 }
 
 /**
@@ -226,6 +236,11 @@ export function identifierTag(namespace: string, tenant: string, type: string, i
   const problem = identifierProblem({ type, id });
   if (problem !== undefined) throw new PulseError('INVALID_ARGUMENT', problem, { field: 'identifier' });
   return tagged(namespace, tenant, `:i:${fnv1a32(`${type}:${id}`).toString(16).padStart(8, '0')}`);
+}
+
+/** v2: the key of an identifier's owner, `<identifierTag>id:<type>:<id>` -> the profile id. */
+export function identifierOwner(namespace: string, tenant: string, idf: Identifier): string {
+  return `${identifierTag(namespace, tenant, idf.type, idf.id)}id:${identifierKey(idf)}`;
 }
 
 /** v2: the bucket (0 … buckets-1) of a profile's entries in the cross-profile indexes: fnv1a32(pid) mod buckets. */

@@ -261,6 +261,26 @@ export function computedWrites(policy: TenantProfilePolicy, e: PulseEvent): stri
   return out;
 }
 
+/** A profile's `traits` hash as read from Redis: each value is JSON. */
+export function decodeTraits(raw: Readonly<Record<string, string>>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = JSON.parse(v) as Json;
+  return out;
+}
+
+/** A profile's `counts` hash as read from Redis. */
+export function decodeCounts(raw: Readonly<Record<string, string>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = Number(v);
+  return out;
+}
+
+/** The identity guardrails as the profile scripts take them: max identifiers, n, (type, limit)... */
+export function limitArgs(limits: IdentityLimits): string[] {
+  const perType = Object.entries(limits.perType);
+  return [String(limits.maxIdentifiers), String(perType.length), ...perType.flatMap(([t, n]) => [t, String(n)])];
+}
+
 /**
  * Computed traits from the `computed` hash: `s|<name>` holds a sum in millionths, `m|<name>|<value>`
  * the count of one value; the most frequent value wins, ties going to the smaller value so every

@@ -4,10 +4,10 @@ import type { Json, JsonObject } from '../json.ts';
 import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { planIdentity, type OwnerSnapshot } from './identity-plan.ts';
-import { identifierTag, profileIdFor, profileKeys, tenantKeys, type ProfileKeys } from './keys.ts';
+import { identifierOwner, profileIdFor, profileKeys, tenantKeys } from './keys.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
-  computedWrites, decodeComputed, DEFAULT_IDENTITY_LIMITS, eventSource, policyFor, policyTable, traitWrites,
+  computedWrites, decodeComputed, decodeCounts, decodeTraits, DEFAULT_IDENTITY_LIMITS, eventSource, limitArgs, policyFor, policyTable, traitWrites,
   type IdentityLimits, type ProfilePolicies, type TenantProfilePolicy,
 } from './policy.ts';
 import type { ProfileStore } from './store.ts';
@@ -18,16 +18,6 @@ import type { ProfileStore } from './store.ts';
  * and claiming are separate round trips to different slots. Merges across profiles are step 5:
  * until then an event that needs one throws.
  */
-
-/** The key of an identifier's owner: `<identifier tag>id:<type>:<id>` -> the profile id. */
-function ownerKey(namespace: string, tenant: string, idf: Identifier): string {
-  return `${identifierTag(namespace, tenant, idf.type, idf.id)}id:${identifierKey(idf)}`;
-}
-
-/** The set of profiles a profile absorbed, transitively (§3.2; merges are step 5, so it is only read here). */
-function mergedKey(pk: ProfileKeys): string {
-  return `${pk.prefix}merged`;
-}
 
 /** What apply-profile.lua is told about one event, besides the policy and limits. */
 export interface ApplyProfileInput {
@@ -41,11 +31,8 @@ export interface ApplyProfileInput {
   readonly merges: readonly Merge[];
 }
 
-/** The guardrails as the scripts take them: max identifiers, n, (type, limit)... */
-export function limitArgs(limits: IdentityLimits): string[] {
-  const perType = Object.entries(limits.perType);
-  return [String(limits.maxIdentifiers), String(perType.length), ...perType.flatMap(([t, n]) => [t, String(n)])];
-}
+// merge.redis.ts still imports limitArgs from here.
+export { limitArgs };
 
 /** ARGV of apply-profile.lua for one event. */
 export function applyProfileArgs(policy: TenantProfilePolicy, limits: readonly string[], dedupTtlSeconds: number, input: ApplyProfileInput): (string | number)[] {
@@ -173,7 +160,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   /** R1: the owners of identifiers the view does not know, then the snapshot of each owner. */
   async #resolveInto(tenant: string, view: View, ids: readonly Identifier[]): Promise<void> {
     const unknown = ids.filter((i) => !view.owners.has(identifierKey(i)));
-    const found = await Promise.all(unknown.map((i) => this.#redis.get(ownerKey(this.#namespace, tenant, i))));
+    const found = await Promise.all(unknown.map((i) => this.#redis.get(identifierOwner(this.#namespace, tenant, i))));
     const pending = new Map<string, Promise<{ pid: string; snapshot: OwnerSnapshot }>>();
     await Promise.all(unknown.map(async (idf, n) => {
       const owner = found[n] ?? null;
@@ -199,7 +186,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     for (let hops = 0; hops < MAX_HOPS; hops++) {
       const pk = profileKeys(this.#namespace, tenant, pid);
       const [[state, into, created], ids, nomerge, merged] = await Promise.all([
-        this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(mergedKey(pk)),
+        this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(pk.merged),
       ]);
       if (state === 'merged' && into !== null && into !== undefined) {
         pid = into;
@@ -216,7 +203,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
 
   /** R3: `SET NX` the id keys of the identifiers the profile now holds; one owned by another profile needs a merge. */
   async #claim(tenant: string, pid: string, claim: readonly Identifier[]): Promise<void> {
-    const before = await Promise.all(claim.map((i) => this.#redis.set(ownerKey(this.#namespace, tenant, i), pid, 'NX', 'GET')));
+    const before = await Promise.all(claim.map((i) => this.#redis.set(identifierOwner(this.#namespace, tenant, i), pid, 'NX', 'GET')));
     if (before.some((owner) => owner !== null && owner !== pid)) throw new Error('merge across profiles needs step 5');
   }
 
@@ -259,7 +246,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   }
 
   async resolve(tenant: string, identifiers: readonly Identifier[]): Promise<string | undefined> {
-    const found = await Promise.all(byPriority(identifiers).map((i) => this.#redis.get(ownerKey(this.#namespace, tenant, i))));
+    const found = await Promise.all(byPriority(identifiers).map((i) => this.#redis.get(identifierOwner(this.#namespace, tenant, i))));
     const owner = found.find((p): p is string => p !== null);
     return owner === undefined ? undefined : this.#live(tenant, owner);
   }
@@ -335,12 +322,4 @@ export function components(events: readonly PulseEvent[]): number[][] {
     else g.push(i);
   });
   return [...groups.values()];
-}
-
-function decodeTraits(raw: Record<string, string>): JsonObject {
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Json]));
-}
-
-function decodeCounts(raw: Record<string, string>): Record<string, number> {
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
 }

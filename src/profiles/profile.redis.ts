@@ -7,7 +7,7 @@ import type { FactsInput } from '../segments/rule.ts';
 import { tenantKeys, tenantPrefix } from './keys.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
-  computedWrites, decodeComputed, DEFAULT_IDENTITY_LIMITS, eventSource, policyFor, policyTable, traitWrites,
+  computedWrites, decodeComputed, decodeCounts, decodeTraits, DEFAULT_IDENTITY_LIMITS, eventSource, limitArgs, policyFor, policyTable, traitWrites,
   type IdentityLimits, type ProfilePolicies,
 } from './policy.ts';
 import type { ProfileStore } from './store.ts';
@@ -28,8 +28,7 @@ export class RedisProfileStore implements ProfileStore {
     this.#dedupTtlSeconds = dedupTtlSeconds;
     this.#policies = options.policies ?? new Map();
     const limits = options.limits ?? DEFAULT_IDENTITY_LIMITS;
-    const perType = Object.entries(limits.perType);
-    this.#limits = [String(limits.maxIdentifiers), String(perType.length), ...perType.flatMap(([t, n]) => [t, String(n)])];
+    this.#limits = limitArgs(limits);
     this.#apply = defineScript(redis, 'pulseApplyEvent', new URL('./apply-event.lua', import.meta.url), 1);
   }
 
@@ -122,16 +121,4 @@ export class RedisProfileStore implements ProfileStore {
     const raw = await this.#redis.lrange(tenantKeys(this.#namespace, tenant).refusedMerges, 0, Math.max(0, limit - 1));
     return raw.map((r) => JSON.parse(r) as JsonObject);
   }
-}
-
-function decodeTraits(raw: Record<string, string>): JsonObject {
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(raw)) out[k] = JSON.parse(v) as Json;
-  return out;
-}
-
-function decodeCounts(raw: Record<string, string>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(raw)) out[k] = Number(v);
-  return out;
 }

@@ -85,17 +85,17 @@ void t.test('birth: created, identifiers and the event; a redelivery returns wha
   t.same(await redis.hgetall(pk.counts), { Viewed: '1' }, 'counted once');
 
   const now = Date.now();
-  const seenTtl = await redis.pttl(`${pk.prefix}seen`);
+  const seenTtl = await redis.pttl(pk.seen);
   t.ok(seenTtl > 7 * 86_400_000 - 60_000 && seenTtl <= 7 * 86_400_000, `seen lapses with the de-dup TTL (${seenTtl} ms)`);
-  t.ok(await redis.pttl(`${pk.prefix}applied`) > 0, 'applied lapses too');
-  const mScore = Number(await redis.zscore(`${pk.prefix}seen`, e.messageId));
-  const aScore = Number(await redis.zscore(`${pk.prefix}seen`, `a|${e.messageId}`));
+  t.ok(await redis.pttl(pk.applied) > 0, 'applied lapses too');
+  const mScore = Number(await redis.zscore(pk.seen, e.messageId));
+  const aScore = Number(await redis.zscore(pk.seen, `a|${e.messageId}`));
   t.ok(Math.abs(mScore - (now + 7 * 86_400_000)) < 60_000, 'the messageId expires after the TTL');
   t.ok(Math.abs(aScore - (now + 86_400_000)) < 60_000, 'what it changed is kept a day at most');
 
   const quiet = ev(['user_id:u1']);
   await apply(tenant, pid, quiet, { via: 'user_id:u1' });
-  t.equal(await redis.hexists(`${pk.prefix}applied`, quiet.messageId), 0, 'an event that changed nothing stores no result');
+  t.equal(await redis.hexists(pk.applied, quiet.messageId), 0, 'an event that changed nothing stores no result');
   t.same(await apply(tenant, pid, quiet, { via: 'user_id:u1' }), {
     status: 'dup', claim: [], applied: { profileId: pid, version: 2, duplicate: true, traitChanges: [], merges: [], refused: [] },
   });
@@ -105,13 +105,13 @@ void t.test('expired de-dup members are trimmed with their stored results', asyn
   const tenant = 'trim';
   const pid = await born(tenant, ['anonymous_id:t1']);
   const pk = profileKeys(ns, tenant, pid);
-  await redis.zadd(`${pk.prefix}seen`, 1, 'old', 2, 'a|old', 3, 'f|old');
-  await redis.hset(`${pk.prefix}applied`, 'old', '[[],[],[]]');
+  await redis.zadd(pk.seen, 1, 'old', 2, 'a|old', 3, 'f|old');
+  await redis.hset(pk.applied, 'old', '[[],[],[]]');
   const old = { ...ev(['anonymous_id:t1']), messageId: 'old' };
   const r = await apply(tenant, pid, old, { via: 'anonymous_id:t1' });
   t.equal(r.status, 'new', 'an expired messageId counts again, as an expired dedup key does');
-  t.same(await redis.zrangebyscore(`${pk.prefix}seen`, '-inf', Date.now()), [], 'expired members are gone');
-  t.equal(await redis.hexists(`${pk.prefix}applied`, 'old'), 0, 'so is the result they kept');
+  t.same(await redis.zrangebyscore(pk.seen, '-inf', Date.now()), [], 'expired members are gone');
+  t.equal(await redis.hexists(pk.applied, 'old'), 0, 'so is the result they kept');
 });
 
 void t.test('prelude: merged and frozen profiles, moved-out and stale identifiers', async (t) => {
@@ -121,9 +121,9 @@ void t.test('prelude: merged and frozen profiles, moved-out and stale identifier
   const pk = profileKeys(ns, tenant, pid);
 
   t.same(await apply(tenant, pid, ev(['anonymous_id:p1']), { via: 'anonymous_id:zz' }), { status: 'stale' }, 'via not among the identifiers');
-  await redis.hset(`${pk.prefix}movedout`, 'anonymous_id:p2', into);
+  await redis.hset(pk.movedout, 'anonymous_id:p2', into);
   t.same(await apply(tenant, pid, ev(['anonymous_id:p2']), { via: 'anonymous_id:p2' }), { status: 'moved', into }, 'via moved out by an unmerge');
-  await redis.hdel(`${pk.prefix}movedout`, 'anonymous_id:p2');
+  await redis.hdel(pk.movedout, 'anonymous_id:p2');
 
   const seenBefore = ev(['anonymous_id:p1'], { traits: { a: 1 } });
   await apply(tenant, pid, seenBefore, { via: 'anonymous_id:p1' });
