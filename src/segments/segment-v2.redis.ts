@@ -108,12 +108,14 @@ export class RedisMembershipStoreV2 {
   }
 
   /**
-   * Removes a profile merged away (merge step M4) from its bucket: from every segment set and
-   * `due`, its index entry a tombstone scored -now, so no delayed write brings it back.
+   * Removes a profile merged away (merge step M4, MergeOptions.gone) from its bucket: from every
+   * segment set (`segments`, the loser's `segs` read before its tombstone dropped them, those it
+   * still has, and the tenant's) and `due`, its index entry a tombstone scored -now, so no delayed
+   * write brings it back.
    */
-  async gone(tenant: string, profileId: string, now: number): Promise<void> {
+  async gone(tenant: string, profileId: string, segments: readonly string[] = [], now: number = Date.now()): Promise<void> {
     const [segs, all] = await Promise.all([this.#redis.smembers(profileKeys(this.#namespace, tenant, profileId).segs), this.#segmentIds(tenant)]);
-    await this.#bucketSync(tenant, profileId, ['gone', now, ...new Set([...all, ...segs])]);
+    await this.#bucketSync(tenant, profileId, ['gone', now, ...new Set([...segments, ...all, ...segs])]);
   }
 
   /**
@@ -189,25 +191,48 @@ export class RedisMembershipStoreV2 {
 
   /**
    * Every live profile of the tenant in batches, ZSCAN bucket by bucket (as
-   * RedisSegmentDefinitions.scanProfiles walks its set). Tombstones older than TOMBSTONE_MS and
-   * entries with no profile hash leave the index on the way; a profile being merged stays (its
-   * merge turns it into a tombstone).
+   * RedisSegmentDefinitions.scanProfiles walks its set). Entries with no profile hash leave the
+   * index on the way, tombstones older than TOMBSTONE_MS at the end; a profile being merged stays
+   * (its merge turns it into a tombstone) but is not yielded.
    */
   async *scanProfiles(tenant: string, batch: number, now: number = Date.now()): AsyncGenerator<string[]> {
+    for await (const { key, entries } of this.#indexPages(tenant, batch)) {
+      const state = await this.#state(tenant, entries);
+      const missing = entries.filter((_, i) => state[i] === 'missing').map(([id]) => id);
+      if (missing.length > 0) await this.#redis.zrem(key, ...missing);
+      const live = entries.filter((_, i) => state[i] === 'live').map(([id]) => id);
+      if (live.length > 0) yield live;
+    }
+    await this.#eachBucket(tenant, (b) => this.#redis.zremrangebyscore(b.profiles, `(${-(now - TOMBSTONE_MS)}`, '(0'));
+  }
+
+  /**
+   * `pulse segments reindex` (§4.2): repairs every profile whose bucket lags behind its `seg_seq`
+   * (a bucket write lost, and no later write or redelivery to notice), ZSCAN bucket by bucket.
+   */
+  async reindex(tenant: string, batch: number): Promise<{ checked: number; repaired: number }> {
+    let checked = 0;
+    let repaired = 0;
+    for await (const { entries } of this.#indexPages(tenant, batch)) {
+      const synced = entries.filter(([, score]) => score >= 0);
+      const seqs = await Promise.all(synced.map(([id]) => this.#redis.hget(profileKeys(this.#namespace, tenant, id).hash, 'seg_seq')));
+      const answers = await Promise.all(synced.filter(([, score], i) => Number(seqs[i] ?? 0) > score).map(([id]) => this.repair(tenant, id)));
+      checked += synced.length;
+      repaired += answers.filter((a) => a === 'repaired').length;
+    }
+    return { checked, repaired };
+  }
+
+  /** The profile index, ZSCAN bucket by bucket: each page's distinct [pid, score] entries and the bucket's key. */
+  async *#indexPages(tenant: string, batch: number): AsyncGenerator<{ key: string; entries: [string, number][] }> {
     for (let b = 0; b < this.#buckets; b++) {
       const key = this.#bucketKeys(tenant, b).profiles;
       let cursor = '0';
       do {
         const [next, flat] = await this.#redis.zscan(key, cursor, 'COUNT', batch);
         cursor = next;
-        const entries = [...new Map(pairs(flat))];
-        const state = await this.#state(tenant, entries);
-        const missing = entries.filter((_, i) => state[i] === 'missing').map(([id]) => id);
-        if (missing.length > 0) await this.#redis.zrem(key, ...missing);
-        const live = entries.filter((_, i) => state[i] === 'live').map(([id]) => id);
-        if (live.length > 0) yield live;
+        yield { key, entries: [...new Map(pairs(flat))] };
       } while (cursor !== '0');
-      await this.#redis.zremrangebyscore(key, `(${-(now - TOMBSTONE_MS)}`, '(0');
     }
   }
 

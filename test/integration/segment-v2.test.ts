@@ -179,6 +179,16 @@ void t.test('a lost bucket write is a gap, repaired with the profile\'s full sta
   t.equal(await v2Due('gap', pid), String(T0 + 9_000));
   t.equal(await redis.zscore(bucket('gap', pid).profiles, pid), '4');
   t.equal(await v2.repair('gap', pid), 'dup', 'a second full write of the same seq is a duplicate');
+
+  // A lost write of a profile that never changes again: only the reindex job finds it.
+  const quiet = pidOf('gap', 2);
+  await v2.write('gap', quiet, 1, [['s1', true]], { at: T0, schedule: 'set', nextChange: undefined, definitions: 'd' });
+  await profileOnly.run([profileKeys(ns, 'gap', quiet).prefix], [2, T0 + 1, 'set', T0 + 7_000, 'd', 's1', '0', 's2', '1']);
+  t.same(await v2.reindex('gap', 10), { checked: 2, repaired: 1 }, 'the reindex repairs the lagging profile only');
+  t.same(await v2Members('gap', 's1'), []);
+  t.same(await v2Members('gap', 's2'), [quiet]);
+  t.equal(await v2Due('gap', quiet), String(T0 + 7_000));
+  t.same(await v2.reindex('gap', 10), { checked: 2, repaired: 0 }, 'then nothing lags');
 });
 
 void t.test('gone removes a profile everywhere; a delayed write cannot bring it back', async (t) => {
@@ -187,10 +197,16 @@ void t.test('gone removes a profile everywhere; a delayed write cannot bring it 
   const other = pidOf('gone', 2);
   const pk = profileKeys(ns, 'gone', pid);
   for (const p of [pid, other]) await v2.write('gone', p, 1, [['s1', true], ['s3', true]], { at: T0, schedule: 'set', nextChange: T0 + 1_000, definitions: 'd' });
-  // Merge steps M3-M4: the profile is a tombstone, then leaves its bucket.
+  // A segment the tenant no longer defines is known only from the loser's segs.
+  await v2.write('gone', pid, 2, [['zz', true]]);
+  t.same(await v2Members('gone', 'zz'), [pid]);
+  // Merge steps M3-M4: the profile is a tombstone (its segs read, then dropped), then leaves its bucket.
+  const segs = await redis.smembers(pk.segs);
   await redis.hset(pk.hash, 'state', 'merged', 'into', other);
+  await redis.unlink(pk.segs);
   const now = T0 + 10_000;
-  await v2.gone('gone', pid, now);
+  await v2.gone('gone', pid, segs, now);
+  t.same(await v2Members('gone', 'zz'), [], 'removed from the segments the caller named');
   t.same(await v2Members('gone', 's1'), [other]);
   t.same(await v2Members('gone', 's3'), [other]);
   t.equal(await v2Due('gone', pid), null);
@@ -254,7 +270,7 @@ void t.test('profile index: ZADD NX per bucket, size, sample, scan, segment dele
   for (const pid of pids.slice(40, 45)) {
     await v2.write('index', pid, 1, [['s1', true]]);
     await redis.hset(profileKeys(ns, 'index', pid).hash, 'state', 'merged');
-    await v2.gone('index', pid, now);
+    await v2.gone('index', pid, ['s1'], now);
   }
   t.equal(await v2.indexSize('index'), 60, 'tombstones count in the population');
 
