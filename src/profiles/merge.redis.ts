@@ -75,9 +75,11 @@ export interface MergePair {
 
 /** What merge-freeze.lua returns of the loser (the parts read in TypeScript). */
 interface Snapshot {
-  readonly ids: readonly string[];
-  readonly merged: readonly string[];
-  readonly segs: readonly string[];
+  readonly created: string | null;
+  readonly ids: string[];
+  readonly nomerge: string[];
+  readonly merged: string[];
+  readonly segs: string[];
 }
 
 /** What merge-accept.lua stores in S:absorbing[L]. */
@@ -167,68 +169,84 @@ export class MergeRunner {
   async merge(tenant: string, pair: MergePair): Promise<MergeOutcome> {
     const { survivor, loser, messageId } = pair;
     const sk = this.#prefix(tenant, survivor);
-    const lk = this.#prefix(tenant, loser);
     const journal = this.journalKey(tenant, loser);
     const job = `m|${loser}|${survivor}|${messageId}`;
-    const drop = async (): Promise<void> => { await this.#redis.zrem(journal, job); };
+    // Gives up: the acceptance (if any) and this journal entry are taken back.
+    const giveUp = async (outcome: MergeOutcome): Promise<MergeOutcome> => {
+      await this.#abort.run([sk], ['survivor', loser]);
+      await this.#redis.zrem(journal, job);
+      return outcome;
+    };
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       const l = await this.#identity(tenant, loser);
       if (attempt === 0) {
         await this.#redis.zadd(journal, 'NX', Date.now(), job);
         await this.#step('M0');
       }
-      const accepted = await this.#accept.run([sk], [
-        loser, l.created ?? '', messageId, ...this.#limitArgs, l.ids.length, ...l.ids, l.nomerge.length, ...l.nomerge, l.merged.length, ...l.merged,
-      ]) as string[];
-      if (accepted[0] === 'done') return this.#finished(tenant, loser, await this.completeMerge(tenant, loser));
-      if (accepted[0] !== 'ok') {
-        // A changed loser re-accepted and refused leaves the earlier acceptance: take it back.
-        if (attempt > 0) await this.#abort.run([sk], ['survivor', loser]);
-        await drop();
-        if (accepted[0] === 'refused') return { status: 'refused', reason: accepted[1] ?? '' };
-        if (accepted[0] === 'moved') return { status: 'moved', profile: accepted[1] ?? '' };
-        return { status: accepted[0] === 'younger' ? 'younger' : 'gone' };
+      if (l.state === 'merged' && l.into !== survivor) return giveUp({ status: 'moved', profile: l.into ?? '' });
+      if (l.state === 'frozen' && l.into !== survivor) {
+        // §3.4: L is being merged into another profile: help finish that, then L has moved.
+        await this.completeMerge(tenant, loser);
+        continue;
       }
+      const accepted = await this.#acceptRun(tenant, survivor, loser, l, messageId);
+      if (accepted[0] === 'done') return this.#finished(await this.completeMerge(tenant, loser));
+      if (accepted[0] !== 'ok') return giveUp(refusal(accepted));
       await this.#step('M1');
-      const frozen = await this.#freeze.run([lk], [survivor, accepted[1] ?? '']) as string[];
+      const frozen = await this.#freeze.run([this.#prefix(tenant, loser)], [survivor, accepted[1] ?? '']) as string[];
       if (frozen[0] === 'changed') continue;
       if (frozen[0] === 'busy') {
         // §3.4: L is absorbing X (finish that, then L has changed), or is frozen into another survivor.
-        const other = frozen[2] ?? '';
-        await this.completeMerge(tenant, frozen[1] === 'frozen' ? loser : other);
+        await this.completeMerge(tenant, frozen[1] === 'frozen' ? loser : frozen[2] ?? '');
         continue;
       }
-      if (frozen[0] === 'merged') return this.#finished(tenant, loser, await this.completeMerge(tenant, loser));
-      if (frozen[0] !== 'frozen') {
-        await this.#abort.run([sk], ['survivor', loser]);
-        await drop();
-        return frozen[0] === 'moved' ? { status: 'moved', profile: frozen[1] ?? '' } : { status: 'gone' };
-      }
+      if (frozen[0] === 'merged') return this.#finished(await this.completeMerge(tenant, loser));
+      if (frozen[0] !== 'frozen') return giveUp(frozen[0] === 'moved' ? { status: 'moved', profile: frozen[1] ?? '' } : { status: 'gone' });
       await this.#step('M2');
-      const snapshot = frozen[1] ?? '';
-      const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
-      if (absorbed[0] === 'not_accepted') {
-        // Taken back (completeMerge after the lease) between M1 and now: thaw L and plan again.
-        await this.#abort.run([lk], ['loser', survivor]);
-        await drop();
-        return { status: 'aborted' };
-      }
-      if (absorbed[0] !== 'absorbed' && absorbed[0] !== 'done') throw new Error(`merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
-      await this.#step('M3');
-      const s = this.#snapshot(snapshot);
-      const contested = await this.#repoint(tenant, survivor, loser, s.ids, s.merged, s.segs);
-      await this.#step('M4');
-      const first = await this.#finish(tenant, survivor, loser, s.ids, true);
-      return { status: 'merged', merge: mergeOf(survivor, loser, s.ids), first, contested };
+      const done = await this.#complete(tenant, survivor, loser, frozen[1] ?? '', messageId, true);
+      return done.status === 'finished' ? { status: 'merged', merge: done.merge, first: done.first, contested: done.contested } : done.outcome;
     }
-    await this.#abort.run([sk], ['survivor', loser]);
-    await drop();
-    return { status: 'busy' };
+    return giveUp({ status: 'busy' });
   }
 
-  #finished(tenant: string, loser: string, done: CompleteOutcome): MergeOutcome {
+  #finished(done: CompleteOutcome): MergeOutcome {
     if (done.status === 'finished') return { status: 'merged', merge: done.merge, first: false, contested: done.contested };
     return { status: 'aborted' };
+  }
+
+  /** M1 on S for L as `l` describes it. */
+  async #acceptRun(tenant: string, survivor: string, loser: string, l: Omit<Identity, 'state' | 'into'>, messageId: string): Promise<string[]> {
+    return await this.#accept.run([this.#prefix(tenant, survivor)], [
+      loser, l.created ?? '', messageId, ...this.#limitArgs, l.ids.length, ...l.ids, l.nomerge.length, ...l.nomerge, l.merged.length, ...l.merged,
+    ]) as string[];
+  }
+
+  /**
+   * M3-M5 once L is frozen into S, from L's snapshot. If the acceptance was taken back meanwhile
+   * (completeMerge after its lease), L is accepted again from the snapshot (frozen, it cannot
+   * have changed); only if that is refused is L thawed.
+   */
+  async #complete(tenant: string, survivor: string, loser: string, snapshot: string, messageId: string, driving: boolean): Promise<
+    | { status: 'finished'; merge: Merge; first: boolean; contested: { identifier: Identifier; owner: string }[] }
+    | { status: 'aborted'; outcome: MergeOutcome }
+  > {
+    const sk = this.#prefix(tenant, survivor);
+    const s = this.#snapshot(snapshot);
+    for (let attempt = 0; ; attempt++) {
+      const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
+      if (absorbed[0] === 'absorbed' || absorbed[0] === 'done') break;
+      if (absorbed[0] !== 'not_accepted' || attempt > 0) throw new Error(`merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
+      const accepted = await this.#acceptRun(tenant, survivor, loser, s, messageId);
+      if (accepted[0] === 'ok' || accepted[0] === 'done') continue;
+      await this.#abort.run([this.#prefix(tenant, loser)], ['loser', survivor]);
+      await this.#dropJournal(tenant, loser, survivor);
+      return { status: 'aborted', outcome: refusal(accepted) };
+    }
+    if (driving) await this.#step('M3');
+    const contested = await this.#repoint(tenant, survivor, loser, s.ids, s.merged, s.segs);
+    if (driving) await this.#step('M4');
+    const first = await this.#finish(tenant, survivor, loser, s.ids, driving);
+    return { status: 'finished', merge: mergeOf(survivor, loser, s.ids), first, contested };
   }
 
   /**
@@ -241,9 +259,8 @@ export class MergeRunner {
     const [state, into] = await this.#redis.hmget(`${lk}p`, 'state', 'into');
     if ((state === 'frozen' || state === 'merged') && typeof into === 'string') {
       const survivor = into;
-      const sk = this.#prefix(tenant, survivor);
       if (state === 'merged') {
-        const entry = await this.#redis.hget(`${sk}absorbing`, loser);
+        const entry = await this.#redis.hget(`${this.#prefix(tenant, survivor)}absorbing`, loser);
         const ids = entry === null ? [] : list<string>((JSON.parse(entry) as Absorbing).ids);
         if (entry !== null) await this.#finish(tenant, survivor, loser, ids);
         else await this.#dropJournal(tenant, loser, survivor);
@@ -252,24 +269,14 @@ export class MergeRunner {
       // Frozen: L is intact, so its snapshot is taken again (merge-freeze.lua answers it for a frozen L).
       const frozen = await this.#freeze.run([lk], [survivor, '']) as string[];
       if (frozen[0] !== 'frozen') return this.completeMerge(tenant, loser);
-      const snapshot = frozen[1] ?? '';
-      const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
-      if (absorbed[0] === 'not_accepted') {
-        await this.#abort.run([lk], ['loser', survivor]);
-        await this.#dropJournal(tenant, loser, survivor);
-        return { status: 'aborted' };
-      }
-      if (absorbed[0] !== 'absorbed' && absorbed[0] !== 'done') throw new Error(`completing the merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
-      const s = this.#snapshot(snapshot);
-      const contested = await this.#repoint(tenant, survivor, loser, s.ids, s.merged, s.segs);
-      await this.#finish(tenant, survivor, loser, s.ids);
-      return { status: 'finished', merge: mergeOf(survivor, loser, s.ids), contested };
+      const job = (await this.#jobs(tenant, loser)).find((j) => j.survivor === survivor);
+      const done = await this.#complete(tenant, survivor, loser, frozen[1] ?? '', job?.member.split('|')[3] ?? '', false);
+      return done.status === 'finished' ? { status: 'finished', merge: done.merge, contested: done.contested } : { status: 'aborted' };
     }
     // L is live: an acceptance that never got to the freeze is taken back once its lease is over.
     const lease = this.#options.leaseMs ?? DEFAULT_LEASE_MS;
-    const jobs = await this.#jobs(tenant, loser);
     let outcome: CompleteOutcome = { status: 'none' };
-    for (const { member, survivor, at } of jobs) {
+    for (const { member, survivor, at } of await this.#jobs(tenant, loser)) {
       const sk = this.#prefix(tenant, survivor);
       const entry = await this.#redis.hget(`${sk}absorbing`, loser);
       const since = entry === null ? at : (JSON.parse(entry) as Absorbing).at;
@@ -296,7 +303,10 @@ export class MergeRunner {
 
   #snapshot(json: string): Snapshot {
     const s = JSON.parse(json) as Record<string, unknown>;
-    return { ids: list<string>(s['ids']), merged: list<string>(s['merged']), segs: list<string>(s['segs']) };
+    const p = (s['p'] ?? {}) as Record<string, string | undefined>;
+    return {
+      created: p['created'] ?? null, ids: list<string>(s['ids']), nomerge: list<string>(s['nomerge']), merged: list<string>(s['merged']), segs: list<string>(s['segs']),
+    };
   }
 
   /** M4: L's identifier keys point at S; L leaves its bucket's indexes. */
@@ -342,6 +352,13 @@ export class MergeRunner {
     const done = (await this.#jobs(tenant, loser)).filter((j) => j.survivor === survivor).map((j) => j.member);
     if (done.length > 0) await this.#redis.zrem(this.journalKey(tenant, loser), ...done);
   }
+}
+
+/** A refused or impossible acceptance as an outcome. */
+function refusal(accepted: readonly string[]): MergeOutcome {
+  if (accepted[0] === 'refused') return { status: 'refused', reason: accepted[1] ?? '' };
+  if (accepted[0] === 'moved') return { status: 'moved', profile: accepted[1] ?? '' };
+  return { status: accepted[0] === 'younger' ? 'younger' : 'gone' };
 }
 
 /** The merge as apply-event.lua reports it: L's identifiers in byte order. */

@@ -263,6 +263,20 @@ void t.test('a crash after M1 recovered by the redelivery alone (no sweeper)', a
   await checkMerged(t, tenant, b, p, v1.state, 'redelivered');
 });
 
+void t.test('an acceptance taken back by the sweeper while its driver goes on: accepted again from the frozen snapshot', async (t) => {
+  const tenant = fresh();
+  const p = person('s');
+  const v1 = await v1Run(tenant, p);
+  const b = await v2Build(tenant, p);
+  const sweeper = runner({ leaseMs: 0 });
+  const swept: string[] = [];
+  const slow = runner({ afterStep: async (s) => { if (s === 'M1') swept.push((await sweeper.completeMerge(tenant, b.loser)).status); } });
+  const { outcome } = await mergeAndApply(tenant, b, p.link, slow);
+  t.same(swept, ['aborted'], 'the sweeper took the acceptance back after M1');
+  t.equal(outcome.status, 'merged', 'the driver still merged');
+  await checkMerged(t, tenant, b, p, v1.state, 'swept');
+});
+
 void t.test('two runners racing the same pair, for two events', async (t) => {
   const tenant = fresh();
   const p = person('z');
