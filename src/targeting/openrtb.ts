@@ -252,21 +252,21 @@ export const EID_SOURCES: Readonly<Record<string, string>> = Object.freeze({
 });
 
 const KNOWN_SOURCES = new Map(Object.entries(EID_SOURCES));
-/** Partner names of sources seen lately (bid requests repeat a handful); cleared when full. */
-const sourceNames = new Map<string, string | undefined>();
+/** Partner names of sources seen lately (bid requests repeat a handful; null: none); cleared when full. */
+const sourceNames = new Map<string, string | null>();
 const SOURCE_NAMES_MAX = 1024;
 
 /** The partner name of an eids source, or undefined when nothing usable is left of it. */
 export function eidPartner(source: string, uid?: { readonly ext?: { readonly rtiPartner?: string | undefined } | undefined }): string | undefined {
   // The Trade Desk's eids carried UID2 under its own source before uidapi.com existed.
   if (uid?.ext?.rtiPartner === 'UID2' && sourceDomain(source) === 'adserver.org') return 'uid2';
-  if (sourceNames.has(source)) return sourceNames.get(source);
+  const known = sourceNames.get(source);
+  if (known !== undefined) return known ?? undefined;
   const domain = sourceDomain(source);
   const name = KNOWN_SOURCES.get(domain) ?? domain.replace(/[^a-z0-9_-]/g, '_').replace(/^[_-]+/, '').slice(0, 32);
-  const partner = name === '' ? undefined : name;
   if (sourceNames.size >= SOURCE_NAMES_MAX) sourceNames.clear();
-  sourceNames.set(source, partner);
-  return partner;
+  sourceNames.set(source, name === '' ? null : name);
+  return name === '' ? undefined : name;
 }
 
 /** Identifier types `partner:<name>` of names seen lately: the same string each time (its hash is kept). */
