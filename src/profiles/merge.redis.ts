@@ -235,7 +235,8 @@ export class MergeRunner {
     for (let attempt = 0; ; attempt++) {
       const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
       if (absorbed[0] === 'absorbed' || absorbed[0] === 'done') break;
-      if (absorbed[0] !== 'not_accepted' || attempt > 0) throw new Error(`merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
+      // Taken back again and again (by sweepers on stale reads): L stays frozen for completeMerge to finish.
+      if (absorbed[0] !== 'not_accepted' || attempt >= MAX_TRIES) throw new Error(`merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
       const accepted = await this.#acceptRun(tenant, survivor, loser, s, messageId);
       if (accepted[0] === 'ok' || accepted[0] === 'done') continue;
       await this.#abort.run([this.#prefix(tenant, loser)], ['loser', survivor]);
@@ -284,7 +285,7 @@ export class MergeRunner {
         outcome = { status: 'pending' };
         continue;
       }
-      const aborted = await this.#abort.run([sk], ['survivor', loser]) as string[];
+      const aborted = await this.#abort.run([sk], entry === null ? ['survivor', loser] : ['survivor', loser, entry]) as string[];
       if (aborted[0] === 'done') return this.completeMerge(tenant, loser);
       await this.#redis.zrem(this.journalKey(tenant, loser), member);
       if (outcome.status === 'none') outcome = { status: 'aborted' };

@@ -295,6 +295,34 @@ void t.test('two runners racing the same pair, for two events', async (t) => {
   t.equal(await redis.exists(`${profileKeys(ns2, tenant, b.survivor).prefix}absorbing`), 0, 'no absorbing entry');
 });
 
+void t.test('runners of two events and an eager sweeper, interleaved: one merge, counted once', async (t) => {
+  const swept = new Set<string>();
+  for (let round = 0; round < 6; round++) {
+    const tenant = fresh();
+    const p = person(`w${round}`);
+    const v1 = await v1Run(tenant, p);
+    const b = await v2Build(tenant, p);
+    const sweeper = runner({ leaseMs: 0 });
+    let running = true;
+    const sweeping = (async () => {
+      while (running) {
+        swept.add((await sweeper.completeMerge(tenant, b.loser)).status);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    // Each step of a runner may yield for a moment, so the three interleave differently each round.
+    const jitter = (k: number): MergeRunner => runner({ afterStep: (s) => new Promise((r) => setTimeout(r, (round * 7 + k * 3 + STEPS.indexOf(s)) % 4)) });
+    const outcomes = await Promise.all([p.link, p.link2].map((e, k) => jitter(k).merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: e.messageId })));
+    running = false;
+    await sweeping;
+    t.same(outcomes.map((o) => o.status), ['merged', 'merged'], `round ${round}: both runners see the merge`);
+    t.ok(outcomes.filter((o) => o.status === 'merged' && o.first).length <= 1, `round ${round}: at most one runner made the tombstone (or the sweeper did)`);
+    await applyOn(tenant, b.survivor, p.link, outcomes[0]?.status === 'merged' ? [outcomes[0].merge] : []);
+    await checkMerged(t, tenant, b, p, v1.state, `round ${round}`);
+  }
+  t.ok(swept.has('aborted') && swept.has('finished'), `the sweeper took acceptances back and finished merges meanwhile (${[...swept].join(', ')})`);
+});
+
 void t.test('refused merges leave both profiles live; a wrong survivor is turned down', async (t) => {
   const tenant = fresh();
   const store = new RedisProfileStoreV2(redis, ns2, TTL, { policies, limits: LIMITS });
