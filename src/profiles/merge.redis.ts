@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
+import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
-import { byteOrder } from './identity-plan.ts';
+import { byteOrder, type OwnerSnapshot } from './identity-plan.ts';
 import { bucketKeys, bucketOf, identifierTag, profileKeys } from './keys.ts';
 import type { Merge } from './model.ts';
 import { DEFAULT_IDENTITY_LIMITS, NO_POLICY, policyTable, type IdentityLimits, type TenantProfilePolicy } from './policy.ts';
@@ -71,6 +71,8 @@ export interface MergePair {
   readonly survivor: string;
   readonly loser: string;
   readonly messageId: string;
+  /** L as the processor read it to plan (R1b): saves reading it again for the first acceptance. */
+  readonly known?: OwnerSnapshot;
 }
 
 /** What merge-freeze.lua returns of the loser (the parts read in TypeScript). */
@@ -178,7 +180,7 @@ export class MergeRunner {
       return outcome;
     };
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-      const l = await this.#identity(tenant, loser);
+      const l = attempt === 0 && pair.known !== undefined ? fromPlan(pair.known) : await this.#identity(tenant, loser);
       if (attempt === 0) {
         await this.#redis.zadd(journal, 'NX', Date.now(), job);
         await this.#step('M0');
@@ -293,6 +295,23 @@ export class MergeRunner {
     return outcome;
   }
 
+  /**
+   * The sweeper's pass over one tenant (§3.5 (b)): every merge journaled more than the lease ago,
+   * in each of the B buckets, is finished or taken back. Returns what it did, per loser.
+   */
+  async sweep(tenant: string): Promise<Map<string, CompleteOutcome>> {
+    const lease = this.#options.leaseMs ?? DEFAULT_LEASE_MS;
+    const done = new Map<string, CompleteOutcome>();
+    for (let b = 0; b < this.#options.buckets; b++) {
+      const due = await this.#redis.zrangebyscore(`${bucketKeys(this.#namespace, tenant, b).prefix}jobs`, '-inf', Date.now() - lease);
+      for (const member of due) {
+        const loser = member.split('|')[1] ?? '';
+        if (member.startsWith('m|') && !done.has(loser)) done.set(loser, await this.completeMerge(tenant, loser));
+      }
+    }
+    return done;
+  }
+
   /** R1b: what M1 is told of the loser. */
   async #identity(tenant: string, pid: string): Promise<Identity> {
     const pk = profileKeys(this.#namespace, tenant, pid);
@@ -353,6 +372,14 @@ export class MergeRunner {
     const done = (await this.#jobs(tenant, loser)).filter((j) => j.survivor === survivor).map((j) => j.member);
     if (done.length > 0) await this.#redis.zrem(this.journalKey(tenant, loser), ...done);
   }
+}
+
+/** The planner's snapshot of a live profile as merge-accept.lua takes it. */
+function fromPlan(known: OwnerSnapshot): Identity {
+  return {
+    state: null, into: null, created: known.created === undefined ? null : String(known.created), ids: known.identifiers.map(identifierKey),
+    nomerge: [...known.nomerge], merged: [...known.merged],
+  };
 }
 
 /** A refused or impossible acceptance as an outcome. */

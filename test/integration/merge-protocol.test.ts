@@ -277,6 +277,21 @@ void t.test('an acceptance taken back by the sweeper while its driver goes on: a
   await checkMerged(t, tenant, b, p, v1.state, 'swept');
 });
 
+void t.test('the sweeper finishes what a crash left, bucket by bucket; a merge told the planner\'s snapshot of L', async (t) => {
+  const tenant = fresh();
+  const p = person('sw');
+  const v1 = await v1Run(tenant, p);
+  const b = await v2Build(tenant, p);
+  const known = { created: Number(await redis.hget(profileKeys(ns2, tenant, b.loser).hash, 'created')), identifiers: (await redis.smembers(profileKeys(ns2, tenant, b.loser).ids)).map(i), nomerge: [], merged: [] };
+  await t.rejects(runner({ afterStep: (s) => { if (s === 'M3') throw new Error('crash'); } }).merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: p.link.messageId, known }));
+  t.same(await runner().sweep(tenant), new Map(), 'within the lease the sweeper leaves it');
+  const swept = await runner({ leaseMs: 0 }).sweep(tenant);
+  t.same([...swept.keys()], [b.loser], 'past the lease it finds the merge in the loser\'s bucket');
+  t.equal(swept.get(b.loser)?.status, 'finished', 'and finishes it');
+  await applyOn(tenant, b.survivor, p.link, []);
+  await checkMerged(t, tenant, b, p, v1.state, 'swept');
+});
+
 void t.test('two runners racing the same pair, for two events', async (t) => {
   const tenant = fresh();
   const p = person('z');
