@@ -2,11 +2,12 @@
 -- that merge-freeze.lua returned, with apply-event.lua's merge rules (`merge`, lines 156-230).
 -- Exactly once: `S:merged` gets L in the same script, and a second absorb answers `done`. The
 -- triggering event is not applied here: the caller runs apply-profile.lua on S afterwards.
--- ARGV: L, snapshot JSON, n policies, n x (trait, code, sources joined by '\n').
--- Returns {'absorbed'} | {'done'} (absorbed before) | {'not_accepted'} (no S:absorbing[L]: the merge
+-- ARGV: L, mode ('all', or 'sets': only the idempotent part, for a snapshot sent in chunks, §3.2),
+--       snapshot JSON, n policies, n x (trait, code, sources joined by '\n').
+-- Returns {'absorbed'} | {'sets'} | {'done'} (absorbed before) | {'not_accepted'} (no S:absorbing[L]: the merge
 -- was aborted; thaw L) | {'moved', into} (S is not live).
-local loser, snap = ARGV[1], cjson.decode(ARGV[2])
-local at = 3
+local loser, mode, snap = ARGV[1], ARGV[2], cjson.decode(ARGV[3])
+local at = 4
 local function nextArg() local v = ARGV[at]; at = at + 1; return v end
 local policies = {}
 for _ = 1, tonumber(nextArg()) do
@@ -74,12 +75,12 @@ local function left(z)
   return ms
 end
 
+-- Sets and zsets first: adding them again changes nothing, so a large snapshot may come in
+-- several `sets` calls before the `all` call.
 local ids = list(snap.ids)
 for i = 1, #ids, 1000 do redis.call('SADD', idsKey, unpack(ids, i, math.min(i + 999, #ids))) end
-for name, v in pairs(snap.traits) do mergeTrait(name, v, snap.tord[name]) end
-for k, n in pairs(snap.counts) do redis.call('HINCRBY', prefix .. 'counts', k, n) end
-for k, n in pairs(snap.computed) do redis.call('HINCRBY', prefix .. 'computed', k, n) end
-
+local nomerge = list(snap.nomerge)
+if #nomerge > 0 then redis.call('SADD', nomergeKey, unpack(nomerge)) end
 -- Feature zsets: members are per message, so the larger score de-duplicates them; the result
 -- keeps the longer time to live, none if either had none (ZUNIONSTORE in apply-event.lua).
 for _, f in ipairs(list(snap.features)) do
@@ -106,6 +107,34 @@ for _, f in ipairs(list(snap.fc)) do
   end
 end
 
+-- De-dup (§2.4): an event counted on L is never counted again on S. The later expiry wins; what an
+-- event changed (`applied`) comes with its live `a|<messageId>` member.
+local seenKey, appliedKey = prefix .. 'seen', prefix .. 'applied'
+local seen, live = list(snap.seen), {}
+local applied = snap.applied or {}
+for i = 1, #seen, 2 do
+  local m = seen[i]
+  if tonumber(seen[i + 1]) > now then
+    live[#live + 1] = m; live[#live + 1] = seen[i + 1]
+    local r = string.sub(m, 1, 2) == 'a|' and applied[string.sub(m, 3)]
+    if r then redis.call('HSETNX', appliedKey, string.sub(m, 3), r) end
+  end
+end
+if #live > 0 then
+  zadd(seenKey, live)
+  local newest = redis.call('ZRANGE', seenKey, -1, -1, 'WITHSCORES')
+  local keep = tonumber(newest[2]) - now
+  redis.call('PEXPIRE', seenKey, keep)
+  if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
+end
+
+if mode == 'sets' then return {'sets'} end
+
+-- The rest adds up, so it is applied once: guarded by S:merged, which gets L here.
+for name, v in pairs(snap.traits) do mergeTrait(name, v, snap.tord[name]) end
+for k, n in pairs(snap.counts) do redis.call('HINCRBY', prefix .. 'counts', k, n) end
+for k, n in pairs(snap.computed) do redis.call('HINCRBY', prefix .. 'computed', k, n) end
+
 -- All-time feature totals (`<featureId>|c|s|mn|mx|f|l`): counts and sums add, the rest keep the extreme.
 local totalsKey = prefix .. 'ftotals'
 for field, v in pairs(snap.ftotals) do
@@ -123,8 +152,6 @@ for field, v in pairs(snap.ftotals) do
   end
 end
 
-local nomerge = list(snap.nomerge)
-if #nomerge > 0 then redis.call('SADD', nomergeKey, unpack(nomerge)) end
 redis.call('SADD', mergedKey, loser, unpack(list(snap.merged)))
 
 local lm = snap.p
@@ -135,18 +162,4 @@ if lm.last_seen and ((not sm[3]) or tonumber(lm.last_seen) > tonumber(sm[3])) th
 -- S's version passes both, so a late evaluation of either is fenced off.
 if lm.version then redis.call('HINCRBY', pk, 'version', lm.version) end
 
--- De-dup (§2.4): an event counted on L is never counted again on S. The later expiry wins.
-local seenKey, appliedKey = prefix .. 'seen', prefix .. 'applied'
-local seen, live = list(snap.seen), {}
-for i = 1, #seen, 2 do
-  if tonumber(seen[i + 1]) > now then live[#live + 1] = seen[i]; live[#live + 1] = seen[i + 1] end
-end
-if #live > 0 then
-  zadd(seenKey, live)
-  for m, r in pairs(snap.applied) do redis.call('HSETNX', appliedKey, m, r) end
-  local newest = redis.call('ZRANGE', seenKey, -1, -1, 'WITHSCORES')
-  local keep = tonumber(newest[2]) - now
-  redis.call('PEXPIRE', seenKey, keep)
-  if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
-end
 return {'absorbed'}

@@ -58,6 +58,8 @@ export interface MergeRunnerOptions {
   readonly limits?: IdentityLimits;
   /** How old an acceptance must be before completeMerge takes it back (§3.5: 30 s). */
   readonly leaseMs?: number;
+  /** A snapshot larger than this goes to merge-absorb.lua in chunks (§3.2: 512 kB). */
+  readonly chunkBytes?: number;
   /** Publishes `merge:<L>` (changes.nats.ts); called by every finisher, so it must tolerate repeats. */
   readonly publish?: (tenant: string, merge: Merge) => Promise<void>;
   /** Removes L from its bucket's indexes (bucket-sync.lua mode `gone`, step 6), given L's segments. */
@@ -103,6 +105,7 @@ interface Identity {
 /** Tries of a merge whose loser changed between acceptance and freeze, or was busy. */
 const MAX_TRIES = 5;
 const DEFAULT_LEASE_MS = 30_000;
+const CHUNK_BYTES = 512 * 1024;
 
 const PRELUDE = readFileSync(new URL('./merge-prelude.lua', import.meta.url), 'utf8');
 
@@ -235,7 +238,7 @@ export class MergeRunner {
     const sk = this.#prefix(tenant, survivor);
     const s = this.#snapshot(snapshot);
     for (let attempt = 0; ; attempt++) {
-      const absorbed = await this.#absorb.run([sk], [loser, snapshot, ...this.#policyArgs]) as string[];
+      const absorbed = await this.#absorbRun(sk, loser, snapshot);
       if (absorbed[0] === 'absorbed' || absorbed[0] === 'done') break;
       // Taken back again and again (by sweepers on stale reads): L stays frozen for completeMerge to finish.
       if (absorbed[0] !== 'not_accepted' || attempt >= MAX_TRIES) throw new Error(`merge of ${loser} into ${survivor}: absorb answered ${absorbed.join(' ')}`);
@@ -250,6 +253,21 @@ export class MergeRunner {
     if (driving) await this.#step('M4');
     const first = await this.#finish(tenant, survivor, loser, s.ids, driving);
     return { status: 'finished', merge: mergeOf(survivor, loser, s.ids), first, contested };
+  }
+
+  /**
+   * M3 itself: one `all` call, or for a snapshot over chunkBytes, `sets` calls with slices of its
+   * zsets (and the seen entries) first, then an `all` call without them. Answers the last call's status.
+   */
+  async #absorbRun(sk: string, loser: string, snapshot: string): Promise<string[]> {
+    const run = async (mode: string, json: string): Promise<string[]> => await this.#absorb.run([sk], [loser, mode, json, ...this.#policyArgs]) as string[];
+    if (snapshot.length <= (this.#options.chunkBytes ?? CHUNK_BYTES)) return run('all', snapshot);
+    const { chunks, rest } = chunked(JSON.parse(snapshot) as SnapshotJson, this.#options.chunkBytes ?? CHUNK_BYTES);
+    for (const chunk of chunks) {
+      const r = await run('sets', JSON.stringify(chunk));
+      if (r[0] !== 'sets') return r;
+    }
+    return run('all', JSON.stringify(rest));
   }
 
   /**
@@ -372,6 +390,69 @@ export class MergeRunner {
     const done = (await this.#jobs(tenant, loser)).filter((j) => j.survivor === survivor).map((j) => j.member);
     if (done.length > 0) await this.#redis.zrem(this.journalKey(tenant, loser), ...done);
   }
+}
+
+/** A zset of the snapshot: flat member, score pairs and its time to live at the snapshot. */
+interface ZsetJson {
+  readonly id: string;
+  readonly pttl: number;
+  readonly z: unknown;
+}
+
+/** The parts of merge-freeze.lua's snapshot that chunking splits; the rest passes through. */
+interface SnapshotJson {
+  readonly pid: string;
+  readonly into: string;
+  readonly at: number;
+  readonly features: unknown;
+  readonly fc: unknown;
+  readonly seen: unknown;
+  readonly applied: Record<string, string>;
+}
+
+/**
+ * A snapshot cut for merge-absorb.lua's `sets` calls: slices of about `bytes` of the feature and
+ * frequency zsets and of `seen` (with the `applied` entry of each `a|` member), then the rest,
+ * which keeps the zsets' ids and expiries (their members emptied) for the `all` call.
+ */
+function chunked(snap: SnapshotJson, bytes: number): { chunks: object[]; rest: object } {
+  const chunks: object[] = [];
+  const empty = (): { features: ZsetJson[]; fc: ZsetJson[]; seen: string[]; applied: Record<string, string> } => ({ features: [], fc: [], seen: [], applied: {} });
+  let cur = empty();
+  let size = 0;
+  const flush = (): void => {
+    chunks.push({ pid: snap.pid, into: snap.into, at: snap.at, ...cur });
+    cur = empty();
+    size = 0;
+  };
+  for (const kind of ['features', 'fc'] as const) {
+    for (const z of list<ZsetJson>(snap[kind])) {
+      const flat = list<string>(z.z);
+      for (let k = 0; k < flat.length; k += 2) {
+        const [member = '', score = ''] = [flat[k], flat[k + 1]];
+        let slice = cur[kind].at(-1);
+        if (slice?.id !== z.id) {
+          slice = { id: z.id, pttl: z.pttl, z: [] };
+          cur[kind].push(slice);
+        }
+        (slice.z as string[]).push(member, score);
+        size += member.length + score.length + 8;
+        if (size > bytes) flush();
+      }
+    }
+  }
+  const seen = list<string>(snap.seen);
+  for (let k = 0; k < seen.length; k += 2) {
+    const [member = '', score = ''] = [seen[k], seen[k + 1]];
+    cur.seen.push(member, score);
+    const applied = member.startsWith('a|') ? snap.applied[member.slice(2)] : undefined;
+    if (applied !== undefined) cur.applied[member.slice(2)] = applied;
+    size += member.length + score.length + (applied?.length ?? 0) + 8;
+    if (size > bytes) flush();
+  }
+  if (size > 0) flush();
+  const bare = (kind: 'features' | 'fc'): ZsetJson[] => list<ZsetJson>(snap[kind]).map((z) => ({ ...z, z: [] }));
+  return { chunks, rest: { ...snap, features: bare('features'), fc: bare('fc'), seen: [], applied: {} } };
 }
 
 /** The planner's snapshot of a live profile as merge-accept.lua takes it. */

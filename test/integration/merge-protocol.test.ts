@@ -200,6 +200,26 @@ void t.test('a merge across slots ends where today\'s atomic merge does', async 
   t.same((await b.store.get(tenant, b.loser))?.id, b.survivor, 'reading the loser reads the survivor');
 });
 
+void t.test('a snapshot over the chunk size is absorbed in several calls, to the same end state', async (t) => {
+  const tenant = fresh();
+  const p = person('k');
+  const v1 = await v1Run(tenant, p);
+  const b = await v2Build(tenant, p);
+  const modes: string[] = [];
+  const counting = new Proxy(redis, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop);
+      if (typeof v !== 'function') return v;
+      const f = (v as (...args: unknown[]) => Promise<unknown>).bind(target);
+      if (prop !== 'pulseMergeAbsorb') return f;
+      return (...args: unknown[]) => { modes.push(String(args[2])); return f(...args); };
+    },
+  });
+  await mergeAndApply(tenant, b, p.link, runner({ chunkBytes: 60 }, counting));
+  t.ok(modes.length > 3 && modes.slice(0, -1).every((m) => m === 'sets') && modes.at(-1) === 'all', `sets calls, then one all call (${modes.join(' ')})`);
+  await checkMerged(t, tenant, b, p, v1.state, 'chunked');
+});
+
 void t.test('every step run twice: the same end state, counts once', async (t) => {
   const tenant = fresh();
   const p = person('y');
