@@ -185,11 +185,28 @@ async function mergeAndApply(tenant: string, b: Built, e: PulseEvent, r: MergeRu
 let n = 0;
 const fresh = (): string => `t${++n}`;
 
-void t.test('a merge across slots ends where today\'s atomic merge does', async (t) => {
+/** A fresh tenant with person `name` through today's store and, up to the link, through the v2 store. */
+async function setup(name: string): Promise<{ tenant: string; p: ReturnType<typeof person>; v1: { state: JsonObject; link: Applied }; b: Built }> {
   const tenant = fresh();
-  const p = person('x');
+  const p = person(name);
   const v1 = await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  return { tenant, p, v1, b: await v2Build(tenant, p) };
+}
+
+/** The test connection with the functions `wrap` replaces (given the property and the bound original). */
+function intercept(wrap: (prop: string, f: (...args: unknown[]) => Promise<unknown>) => ((...args: unknown[]) => Promise<unknown>) | undefined): RedisClient {
+  return new Proxy(redis, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop);
+      if (typeof v !== 'function') return v;
+      const f = (v as (...args: unknown[]) => Promise<unknown>).bind(target);
+      return (typeof prop === 'string' ? wrap(prop, f) : undefined) ?? f;
+    },
+  });
+}
+
+void t.test('a merge across slots ends where today\'s atomic merge does', async (t) => {
+  const { tenant, p, v1, b } = await setup('x');
   const published: Merge[] = [];
   const { outcome, applied } = await mergeAndApply(tenant, b, p.link, runner({ publish: async (_t, m) => { published.push(m); } }));
   t.equal(outcome.status === 'merged' && outcome.first, true, 'this runner made the tombstone');
@@ -201,42 +218,18 @@ void t.test('a merge across slots ends where today\'s atomic merge does', async 
 });
 
 void t.test('a snapshot over the chunk size is absorbed in several calls, to the same end state', async (t) => {
-  const tenant = fresh();
-  const p = person('k');
-  const v1 = await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  const { tenant, p, v1, b } = await setup('k');
   const modes: string[] = [];
-  const counting = new Proxy(redis, {
-    get(target, prop) {
-      const v: unknown = Reflect.get(target, prop);
-      if (typeof v !== 'function') return v;
-      const f = (v as (...args: unknown[]) => Promise<unknown>).bind(target);
-      if (prop !== 'pulseMergeAbsorb') return f;
-      return (...args: unknown[]) => { modes.push(String(args[2])); return f(...args); };
-    },
-  });
+  const counting = intercept((prop, f) => (prop !== 'pulseMergeAbsorb' ? undefined : (...args) => { modes.push(String(args[2])); return f(...args); }));
   await mergeAndApply(tenant, b, p.link, runner({ chunkBytes: 60 }, counting));
   t.ok(modes.length > 3 && modes.slice(0, -1).every((m) => m === 'sets') && modes.at(-1) === 'all', `sets calls, then one all call (${modes.join(' ')})`);
   await checkMerged(t, tenant, b, p, v1.state, 'chunked');
 });
 
 void t.test('every step run twice: the same end state, counts once', async (t) => {
-  const tenant = fresh();
-  const p = person('y');
-  const v1 = await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  const { tenant, p, v1, b } = await setup('y');
   // Every script and command of the runner is sent twice; the second answer is the one it gets.
-  const twice = new Proxy(redis, {
-    get(target, prop) {
-      const v: unknown = Reflect.get(target, prop);
-      if (typeof v !== 'function') return v;
-      const f = (v as (...args: unknown[]) => Promise<unknown>).bind(target);
-      if (typeof prop === 'string' && (/^pulse(Merge|IdCas)/.test(prop) || ['zadd', 'zrem', 'hdel'].includes(prop))) {
-        return async (...args: unknown[]) => { await f(...args); return f(...args); };
-      }
-      return f;
-    },
-  });
+  const twice = intercept((prop, f) => (/^pulse(Merge|IdCas)/.test(prop) || ['zadd', 'zrem', 'hdel'].includes(prop) ? async (...args) => { await f(...args); return f(...args); } : undefined));
   const { outcome } = await mergeAndApply(tenant, b, p.link, runner({}, twice));
   t.equal(outcome.status === 'merged' && outcome.first, false, 'the second tombstone call finds one');
   await checkMerged(t, tenant, b, p, v1.state, 'twice');
@@ -246,10 +239,7 @@ const STEPS: readonly MergeStep[] = ['M0', 'M1', 'M2', 'M3', 'M4', 'M5'];
 
 void t.test('a crash after each step: completeMerge, then the redelivered event, end in the same state', async (t) => {
   for (const step of STEPS) {
-    const tenant = fresh();
-    const p = person(`c${step}`);
-    const v1 = await v1Run(tenant, p);
-    const b = await v2Build(tenant, p);
+    const { tenant, p, v1, b } = await setup(`c${step}`);
     const idsBefore = (await redis.smembers(profileKeys(ns2, tenant, b.survivor).ids)).sort();
     const crashing = runner({ afterStep: (s) => { if (s === step) throw new Error(`crash after ${s}`); } });
     await t.rejects(crashing.merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: p.link.messageId }), { message: `crash after ${step}` });
@@ -273,10 +263,7 @@ void t.test('a crash after each step: completeMerge, then the redelivered event,
 });
 
 void t.test('a crash after M1 recovered by the redelivery alone (no sweeper)', async (t) => {
-  const tenant = fresh();
-  const p = person('r');
-  const v1 = await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  const { tenant, p, v1, b } = await setup('r');
   await t.rejects(runner({ afterStep: (s) => { if (s === 'M1') throw new Error('crash'); } }).merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: p.link.messageId }));
   t.same(await runner().completeMerge(tenant, b.loser), { status: 'pending' }, 'within its lease the acceptance is left to its driver');
   await mergeAndApply(tenant, b, p.link);
@@ -284,10 +271,7 @@ void t.test('a crash after M1 recovered by the redelivery alone (no sweeper)', a
 });
 
 void t.test('an acceptance taken back by the sweeper while its driver goes on: accepted again from the frozen snapshot', async (t) => {
-  const tenant = fresh();
-  const p = person('s');
-  const v1 = await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  const { tenant, p, v1, b } = await setup('s');
   const sweeper = runner({ leaseMs: 0 });
   const swept: string[] = [];
   const slow = runner({ afterStep: async (s) => { if (s === 'M1') swept.push((await sweeper.completeMerge(tenant, b.loser)).status); } });
@@ -298,10 +282,7 @@ void t.test('an acceptance taken back by the sweeper while its driver goes on: a
 });
 
 void t.test('the sweeper finishes what a crash left, bucket by bucket; a merge told the planner\'s snapshot of L', async (t) => {
-  const tenant = fresh();
-  const p = person('sw');
-  const v1 = await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  const { tenant, p, v1, b } = await setup('sw');
   const known = { created: Number(await redis.hget(profileKeys(ns2, tenant, b.loser).hash, 'created')), identifiers: (await redis.smembers(profileKeys(ns2, tenant, b.loser).ids)).map(i), nomerge: [], merged: [] };
   await t.rejects(runner({ afterStep: (s) => { if (s === 'M3') throw new Error('crash'); } }).merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: p.link.messageId, known }));
   t.same(await runner().sweep(tenant), new Map(), 'within the lease the sweeper leaves it');
@@ -313,10 +294,7 @@ void t.test('the sweeper finishes what a crash left, bucket by bucket; a merge t
 });
 
 void t.test('two runners racing the same pair, for two events', async (t) => {
-  const tenant = fresh();
-  const p = person('z');
-  await v1Run(tenant, p);
-  const b = await v2Build(tenant, p);
+  const { tenant, p, b } = await setup('z');
   const published: string[] = [];
   const publish = async (_t: string, m: Merge): Promise<void> => { published.push(m.merged); };
   const outcomes = await Promise.all([p.link, p.link2].map((e) => runner({ publish }).merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: e.messageId })));
@@ -333,10 +311,7 @@ void t.test('two runners racing the same pair, for two events', async (t) => {
 void t.test('runners of two events and an eager sweeper, interleaved: one merge, counted once', async (t) => {
   const swept = new Set<string>();
   for (let round = 0; round < 6; round++) {
-    const tenant = fresh();
-    const p = person(`w${round}`);
-    const v1 = await v1Run(tenant, p);
-    const b = await v2Build(tenant, p);
+    const { tenant, p, v1, b } = await setup(`w${round}`);
     const sweeper = runner({ leaseMs: 0 });
     let running = true;
     const sweeping = (async () => {
