@@ -60,8 +60,11 @@ export interface MergeRunnerOptions {
   readonly leaseMs?: number;
   /** A snapshot larger than this goes to merge-absorb.lua in chunks (§3.2: 512 kB). */
   readonly chunkBytes?: number;
-  /** Publishes `merge:<L>` (changes.nats.ts); called by every finisher, so it must tolerate repeats. */
-  readonly publish?: (tenant: string, merge: Merge) => Promise<void>;
+  /**
+   * Publishes `merge:<L>` (changes.nats.ts), with the message id of the event that linked the two;
+   * called by every finisher, so it must tolerate repeats (JetStream drops them by msgID).
+   */
+  readonly publish?: (tenant: string, merge: Merge, messageId: string) => Promise<void>;
   /** Removes L from its bucket's indexes (bucket-sync.lua mode `gone`, step 6), given L's segments. */
   readonly gone?: (tenant: string, loser: string, segments: readonly string[]) => Promise<void>;
   /** Test hook: runs after each step; throwing simulates a crash there. */
@@ -89,6 +92,7 @@ interface Snapshot {
 /** What merge-accept.lua stores in S:absorbing[L]. */
 interface Absorbing {
   readonly ids: readonly string[];
+  readonly mid: string;
   readonly at: number;
 }
 
@@ -251,7 +255,7 @@ export class MergeRunner {
     if (driving) await this.#step('M3');
     const contested = await this.#repoint(tenant, survivor, loser, s.ids, s.merged, s.segs);
     if (driving) await this.#step('M4');
-    const first = await this.#finish(tenant, survivor, loser, s.ids, driving);
+    const first = await this.#finish(tenant, survivor, loser, s.ids, messageId, driving);
     return { status: 'finished', merge: mergeOf(survivor, loser, s.ids), first, contested };
   }
 
@@ -282,8 +286,9 @@ export class MergeRunner {
       const survivor = into;
       if (state === 'merged') {
         const entry = await this.#redis.hget(`${this.#prefix(tenant, survivor)}absorbing`, loser);
-        const ids = entry === null ? [] : list<string>((JSON.parse(entry) as Absorbing).ids);
-        if (entry !== null) await this.#finish(tenant, survivor, loser, ids);
+        const accepted = entry === null ? undefined : JSON.parse(entry) as Absorbing;
+        const ids = list<string>(accepted?.ids);
+        if (accepted !== undefined) await this.#finish(tenant, survivor, loser, ids, accepted.mid);
         else await this.#dropJournal(tenant, loser, survivor);
         return { status: 'finished', merge: mergeOf(survivor, loser, ids), contested: [] };
       }
@@ -360,11 +365,11 @@ export class MergeRunner {
   }
 
   /** M5: tombstone L, publish, then clear S:absorbing[L] and the journal. Whether this call made the tombstone. */
-  async #finish(tenant: string, survivor: string, loser: string, ids: readonly string[], driving = false): Promise<boolean> {
+  async #finish(tenant: string, survivor: string, loser: string, ids: readonly string[], messageId: string, driving = false): Promise<boolean> {
     const done = await this.#tombstone.run([this.#prefix(tenant, loser)], [survivor]) as string[];
     if (done[0] === 'refused') throw new Error(`tombstone of ${loser} into ${survivor} refused: ${done.slice(1).join(' ')}`);
     if (driving) await this.#step('M5');
-    await this.#options.publish?.(tenant, mergeOf(survivor, loser, ids));
+    await this.#options.publish?.(tenant, mergeOf(survivor, loser, ids), messageId);
     await this.#redis.hdel(`${this.#prefix(tenant, survivor)}absorbing`, loser);
     await this.#dropJournal(tenant, loser, survivor);
     return done[0] === 'first';

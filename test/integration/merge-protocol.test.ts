@@ -207,11 +207,11 @@ function intercept(wrap: (prop: string, f: (...args: unknown[]) => Promise<unkno
 
 void t.test('a merge across slots ends where today\'s atomic merge does', async (t) => {
   const { tenant, p, v1, b } = await setup('x');
-  const published: Merge[] = [];
-  const { outcome, applied } = await mergeAndApply(tenant, b, p.link, runner({ publish: async (_t, m) => { published.push(m); } }));
+  const published: [Merge, string][] = [];
+  const { outcome, applied } = await mergeAndApply(tenant, b, p.link, runner({ publish: async (_t, m, mid) => { published.push([m, mid]); } }));
   t.equal(outcome.status === 'merged' && outcome.first, true, 'this runner made the tombstone');
   t.same(outcome.status === 'merged' ? outcome.merge.identifiers.map(identifierKey) : [], v1.link.merges[0]?.identifiers.map(identifierKey), 'the same identifiers moved');
-  t.same(published.map((m) => m.merged), [b.loser], 'merge:<L> published once');
+  t.same(published.map(([m, mid]) => [m.merged, mid]), [[b.loser, p.link.messageId]], 'merge:<L> published once, for the linking event');
   t.same([applied.version, applied.traitChanges, applied.merges.length], [v1.link.version, v1.link.traitChanges, 1], 'the link event\'s answer');
   await checkMerged(t, tenant, b, p, v1.state, 'one run');
   t.same((await b.store.get(tenant, b.loser))?.id, b.survivor, 'reading the loser reads the survivor');
@@ -243,8 +243,8 @@ void t.test('a crash after each step: completeMerge, then the redelivered event,
     const idsBefore = (await redis.smembers(profileKeys(ns2, tenant, b.survivor).ids)).sort();
     const crashing = runner({ afterStep: (s) => { if (s === step) throw new Error(`crash after ${s}`); } });
     await t.rejects(crashing.merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: p.link.messageId }), { message: `crash after ${step}` });
-    const published: Merge[] = [];
-    const sweeper = runner({ leaseMs: 0, publish: async (_t, m) => { published.push(m); } });
+    const published: [string, string][] = [];
+    const sweeper = runner({ leaseMs: 0, publish: async (_t, m, mid) => { published.push([m.merged, mid]); } });
     const done = await sweeper.completeMerge(tenant, b.loser);
     const frozenOrLater = STEPS.indexOf(step) >= STEPS.indexOf('M2');
     t.equal(done.status, frozenOrLater ? 'finished' : 'aborted', `${step}: completeMerge ${frozenOrLater ? 'finishes' : 'takes back'} the merge`);
@@ -254,7 +254,7 @@ void t.test('a crash after each step: completeMerge, then the redelivered event,
         [null, 0, idsBefore], `${step}: both live again, the reserved identifiers taken back`);
       t.equal(await redis.zcard(sweeper.journalKey(tenant, b.loser)), 0, `${step}: the journal is empty`);
     } else {
-      t.same(published.map((m) => m.merged), [b.loser], `${step}: the finisher publishes merge:<L>`);
+      t.same(published, [[b.loser, p.link.messageId]], `${step}: the finisher publishes merge:<L> for the linking event`);
     }
     // The event is redelivered: the processor plans the merge again and applies the event.
     await mergeAndApply(tenant, b, p.link);
