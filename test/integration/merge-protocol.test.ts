@@ -364,6 +364,25 @@ void t.test('refused merges leave both profiles live; a wrong survivor is turned
   t.same(res.status === 'new' ? res.applied.refused : [], [refused], 'the event\'s answer carries the refusal');
 });
 
+void t.test('L changes between acceptance and freeze: accepted again with its new identifiers, refused if they break a limit', async (t) => {
+  const tenant = fresh();
+  const store = new RedisProfileStoreV2(redis, ns2, TTL, { policies, limits: LIMITS });
+  const [s] = await store.applyEvents(tenant, [ev('g1', 1, ['user_id:g1'], {})]);
+  const [l] = await store.applyEvents(tenant, [ev('g2', 2, ['anonymous_id:g2'], {})]);
+  if (s === undefined || l === undefined) throw new Error('profiles missing');
+  const sk = profileKeys(ns2, tenant, s.profileId);
+  // An event attaches a user_id to L right after S accepted it.
+  const attach = async (step: MergeStep): Promise<void> => {
+    if (step !== 'M1') return;
+    await store.applyEvents(tenant, [ev('g3', 3, ['anonymous_id:g2', 'user_id:g9'], {})]);
+  };
+  t.same(await runner({ afterStep: attach }).merge(tenant, { survivor: s.profileId, loser: l.profileId, messageId: 'g4' }), { status: 'refused', reason: 'limit user_id 1' }, 'the new user_id makes it a refusal');
+  t.same(await redis.smembers(sk.ids), ['user_id:g1'], 'S no longer holds L\'s reserved identifier');
+  t.same([await redis.hget(sk.hash, 'state'), await redis.hget(profileKeys(ns2, tenant, l.profileId).hash, 'state'), await redis.exists(`${sk.prefix}absorbing`)], [null, null, 0], 'both live, nothing absorbing');
+  t.equal(await redis.zcard(runner().journalKey(tenant, l.profileId)), 0, 'no journal left');
+  t.equal(await store.resolve(tenant, [i('user_id:g9')]), l.profileId, 'the attach went through on L');
+});
+
 void t.test('a chain: L still absorbing another profile is finished first (§3.4)', async (t) => {
   const tenant = fresh();
   const store = new RedisProfileStoreV2(redis, ns2, TTL, { policies, limits: { perType: {}, maxIdentifiers: 100 } });
@@ -381,4 +400,6 @@ void t.test('a chain: L still absorbing another profile is finished first (§3.4
   t.same((await redis.smembers(`${profileKeys(ns2, tenant, c.profileId).prefix}merged`)).sort(), [a.profileId, b.profileId].sort(), 'C lists both as merged');
   for (const idf of ['anonymous_id:ka', 'anonymous_id:kb', 'anonymous_id:kc']) t.equal(await redis.get(ownerKey(tenant, idf)), c.profileId, `${idf} points at C`);
   t.equal((await store.get(tenant, a.profileId))?.id, c.profileId, 'A\'s tombstone leads to C');
+  const [d] = await store.applyEvents(tenant, [ev('k6', 6, ['anonymous_id:kd'], {}, 'Viewed')]);
+  t.same(await runner(limits).merge(tenant, { survivor: b.profileId, loser: d?.profileId ?? '', messageId: 'k7' }), { status: 'moved', profile: c.profileId }, 'a tombstone cannot absorb: moved to C');
 });
