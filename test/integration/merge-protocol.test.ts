@@ -11,6 +11,7 @@ import { parseProfilePolicies, policyFor, type IdentityLimits } from '../../src/
 import { applyProfileArgs, limitArgs, readApplyProfile, RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
+import { startRedisCluster } from '../support/redis-cluster.ts';
 
 /*
  * The cross-slot merge protocol (notes/hashtag-design.md §3, step 5) on its own: two profiles built
@@ -164,7 +165,10 @@ async function checkMerged(t: Test, tenant: string, b: Built, p: ReturnType<type
   const lk = profileKeys(ns2, tenant, b.loser);
   t.same(await stateOf(profileKeys(ns2, tenant, b.survivor), v2Fc(tenant, b.survivor)), v1, `${label}: the survivor holds what today's store holds`);
   t.same(await redis.hgetall(lk.hash), { state: 'merged', into: b.survivor, created: await redis.hget(lk.hash, 'created') ?? '' }, `${label}: the loser is a tombstone`);
-  t.same(await redis.keys(`${lk.prefix}*`), [lk.hash], `${label}: nothing else is left of the loser`);
+  // Key by key (KEYS would ask one node of a cluster): every part merge-freeze.lua snapshots.
+  const parts = [lk.ids, lk.traits, lk.tord, lk.counts, lk.computed, lk.ftotals, lk.fkeys, lk.fckeys, lk.segs, lk.nomerge, lk.feature('f1'), lk.feature('f-anon'), lk.feature('f-user'),
+    ...['merged', 'absorbing', 'seen', 'applied', 'fc:campaign:k1'].map((x) => `${lk.prefix}${x}`)];
+  t.same((await Promise.all(parts.map((k) => redis.exists(k)))).filter((x) => x === 1), [], `${label}: nothing else is left of the loser`);
   const ids = [...new Set([...p.anon, ...p.user].flatMap((e) => e.identifiers.map(identifierKey)))];
   t.same(await Promise.all(ids.map((idf) => redis.get(ownerKey(tenant, idf)))), ids.map(() => b.survivor), `${label}: every id key points at the survivor`);
   const sk = profileKeys(ns2, tenant, b.survivor).prefix;
@@ -402,4 +406,31 @@ void t.test('a chain: L still absorbing another profile is finished first (§3.4
   t.equal((await store.get(tenant, a.profileId))?.id, c.profileId, 'A\'s tombstone leads to C');
   const [d] = await store.applyEvents(tenant, [ev('k6', 6, ['anonymous_id:kd'], {}, 'Viewed')]);
   t.same(await runner(limits).merge(tenant, { survivor: b.profileId, loser: d?.profileId ?? '', messageId: 'k7' }), { status: 'moved', profile: c.profileId }, 'a tombstone cannot absorb: moved to C');
+});
+
+void t.test('on a 3-master Redis Cluster, survivor and loser on different masters', async (t) => {
+  const cluster = await startRedisCluster(3);
+  const single = { redis, apply };
+  t.teardown(async () => {
+    ({ redis, apply } = single);
+    await cluster.stop();
+  });
+  // The helpers above use `redis` and `apply`: point them at the cluster for this test.
+  redis = await connectRedis({ url: cluster.url, cluster: true }, 'merge-protocol-cluster-test');
+  apply = defineScript(redis, 'pulseApplyProfile', new URL('../../src/profiles/apply-profile.lua', import.meta.url), 1);
+  try {
+    let k = 0;
+    let found: Awaited<ReturnType<typeof setup>> | undefined;
+    for (; k < 20 && found === undefined; k++) {
+      const s = await setup(`cl${k}`);
+      const masters = await Promise.all([s.b.survivor, s.b.loser].map((pid) => cluster.masterOf(profileKeys(ns2, s.tenant, pid).hash)));
+      if (masters[0] !== masters[1]) found = s;
+    }
+    if (found === undefined) throw new Error('no person with its two profiles on two masters');
+    const { tenant, p, v1, b } = found;
+    await mergeAndApply(tenant, b, p.link);
+    await checkMerged(t, tenant, b, p, v1.state, 'cluster');
+  } finally {
+    await redis.quit();
+  }
 });
