@@ -111,14 +111,17 @@ const MAX_TRIES = 5;
 const DEFAULT_LEASE_MS = 30_000;
 const CHUNK_BYTES = 512 * 1024;
 
-const PRELUDE = readFileSync(new URL('./merge-prelude.lua', import.meta.url), 'utf8');
+const PRELUDE = new URL('./merge-prelude.lua', import.meta.url);
 
-/** A profile-slot merge script: merge-prelude.lua in front of `file`. */
-function profileScript(redis: RedisClient, name: string, file: string): Script {
-  const url = new URL(file, import.meta.url);
-  const script = defineScript(redis, name, url, 1);
-  // defineScript reads one file: the command is defined again with the prelude (the Script looks it up by name when run).
-  redis.defineCommand(name, { numberOfKeys: 1, lua: `${PRELUDE}\n${readFileSync(url, 'utf8')}` });
+/**
+ * A script that runs in one profile's slot (KEYS[1] = the profile prefix), with merge-prelude.lua
+ * in front of it: `prefix`, `pk`, `pid`, `now` (Redis time), `state`/`into`/`created` of `p` and
+ * the helpers there are defined for it (§2.3 guard prelude). Until defineScript takes a prelude
+ * itself, the command is defined again with the prelude (the Script looks it up by name when run).
+ */
+export function profileSlotScript(redis: RedisClient, name: string, file: URL): Script {
+  const script = defineScript(redis, name, file, 1);
+  redis.defineCommand(name, { numberOfKeys: 1, lua: `${readFileSync(PRELUDE, 'utf8')}\n${readFileSync(file, 'utf8')}` });
   return script;
 }
 
@@ -153,11 +156,11 @@ export class MergeRunner {
     this.#options = options;
     this.#policyArgs = policyTable(options.policy ?? NO_POLICY);
     this.#limitArgs = limitArgs(options.limits ?? DEFAULT_IDENTITY_LIMITS);
-    this.#accept = profileScript(redis, 'pulseMergeAccept', './merge-accept.lua');
-    this.#freeze = profileScript(redis, 'pulseMergeFreeze', './merge-freeze.lua');
-    this.#absorb = profileScript(redis, 'pulseMergeAbsorb', './merge-absorb.lua');
-    this.#tombstone = profileScript(redis, 'pulseMergeTombstone', './merge-tombstone.lua');
-    this.#abort = profileScript(redis, 'pulseMergeAbort', './merge-abort.lua');
+    this.#accept = profileSlotScript(redis, 'pulseMergeAccept', new URL('./merge-accept.lua', import.meta.url));
+    this.#freeze = profileSlotScript(redis, 'pulseMergeFreeze', new URL('./merge-freeze.lua', import.meta.url));
+    this.#absorb = profileSlotScript(redis, 'pulseMergeAbsorb', new URL('./merge-absorb.lua', import.meta.url));
+    this.#tombstone = profileSlotScript(redis, 'pulseMergeTombstone', new URL('./merge-tombstone.lua', import.meta.url));
+    this.#abort = profileSlotScript(redis, 'pulseMergeAbort', new URL('./merge-abort.lua', import.meta.url));
     this.#idCas = defineScript(redis, 'pulseIdCas', new URL('./id-cas.lua', import.meta.url), 1);
   }
 
