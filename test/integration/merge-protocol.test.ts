@@ -230,6 +230,20 @@ void t.test('a snapshot over the chunk size is absorbed in several calls, to the
   await checkMerged(t, tenant, b, p, v1.state, 'chunked');
 });
 
+void t.test('an identifier of L held by a third profile is reported, not taken; L leaves its bucket\'s indexes', async (t) => {
+  const { tenant, p, b } = await setup('o');
+  const q = '00000000-0000-8000-8000-000000000001';
+  const cookie = p.anon[0]?.identifiers.find((x) => x.type === 'cookie') ?? i('cookie:none');
+  t.ok((await redis.smembers(profileKeys(ns2, tenant, b.loser).ids)).includes(identifierKey(cookie)), 'the anonymous side (younger) holds the cookie');
+  await redis.sadd(profileKeys(ns2, tenant, b.loser).segs, 'seg1');
+  await redis.set(ownerKey(tenant, identifierKey(cookie)), q);
+  const gone: [string, readonly string[]][] = [];
+  const outcome = await runner({ gone: async (_t, loser, segs) => { gone.push([loser, segs]); } }).merge(tenant, { survivor: b.survivor, loser: b.loser, messageId: p.link.messageId });
+  t.same(outcome.status === 'merged' ? outcome.contested : undefined, [{ identifier: cookie, owner: q }], 'the contested identifier is reported');
+  t.equal(await redis.get(ownerKey(tenant, identifierKey(cookie))), q, 'and left to its owner');
+  t.same(gone, [[b.loser, ['seg1']]], 'gone was called with L\'s segments');
+});
+
 void t.test('every step run twice: the same end state, counts once', async (t) => {
   const { tenant, p, v1, b } = await setup('y');
   // Every script and command of the runner is sent twice; the second answer is the one it gets.
