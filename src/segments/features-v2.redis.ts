@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
+import { profileKeys } from '../profiles/keys.ts';
+import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTotals, type Occurrence } from './features.ts';
+import type { FeatureEvent, FeatureStore } from './store.ts';
+
+/*
+ * Features on the per-profile layout (notes/hashtag-design.md §6, step 7; not wired yet): the keys
+ * of RedisFeatureStore under the profile's own hash tag (`{<tenant>:<pid>}:f:<featureId>`, `:fkeys`,
+ * `:ftotals`), the totals guarded by `f|<messageId>` in `:seen` instead of `fdedup:<messageId>`.
+ * One script call or read per profile and key: nothing here is a cross-slot pipeline, so it runs
+ * the same on one Redis and on a Cluster (auto-pipelining groups the calls per node).
+ */
+
+/** How far below a horizon occurrences are kept (RedisFeatureStore's slack). */
+const TRIM_SLACK_MS = 5 * 60_000;
+/** `moved` answers followed for one event; the bound only guards against a corrupted cycle. */
+const MAX_HOPS = 64;
+
+const PRELUDE = new URL('../profiles/merge-prelude.lua', import.meta.url);
+
+/**
+ * A script that runs in one profile's slot (KEYS[1] = the profile prefix), with merge-prelude.lua
+ * in front of it: `prefix`, `pk`, `pid`, `now` (Redis time), `state`/`into`/`created` of `p` are
+ * defined for it (§2.3 guard prelude).
+ */
+export function profileSlotScript(redis: RedisClient, name: string, file: URL): Script {
+  const script = defineScript(redis, name, file, 1);
+  // defineScript reads one file: the command is defined again with the prelude (the Script looks it up by name when run).
+  redis.defineCommand(name, { numberOfKeys: 1, lua: `${readFileSync(PRELUDE, 'utf8')}\n${readFileSync(file, 'utf8')}` });
+  return script;
+}
+
+/** A profile-slot script's `{'moved', into}` answer: the profile to go to, else undefined. */
+export function movedTo(answer: unknown): string | undefined {
+  const r = answer as unknown[];
+  return Array.isArray(r) && r[0] === 'moved' && typeof r[1] === 'string' ? r[1] : undefined;
+}
+
+/**
+ * Runs `call` on `pid` and again on where each `moved` answer points, up to MAX_HOPS times;
+ * returns the last answer and the profile that gave it.
+ */
+export async function followMoved(pid: string, call: (pid: string) => Promise<unknown>): Promise<{ pid: string; answer: unknown }> {
+  let at = pid;
+  for (let hops = 0; hops <= MAX_HOPS; hops++) {
+    const answer = await call(at);
+    const into = movedTo(answer);
+    if (into === undefined) return { pid: at, answer };
+    at = into;
+  }
+  throw new Error(`profile ${pid}: moved more than ${MAX_HOPS} times`);
+}
+
+const NO_TOTAL: FeatureTotals = { count: 0, sum: 0, min: undefined, max: undefined, first: undefined, last: undefined };
+
+/** Features whose rules read all-time aggregates keep a total (as RedisFeatureStore). */
+function keepsTotal(f: EventFeature): boolean {
+  return f.horizonMs === 'all';
+}
+
+function num(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** The occurrences of one event as ARGV of record-features(-v2).lua: 5 values per matched feature. */
+function occurrenceArgs(e: FeatureEvent, features: readonly EventFeature[]): string[] {
+  const args: string[] = [];
+  for (const f of features) {
+    const o = featureOccurrence(f, e.event, e.properties, e.at);
+    if (o === undefined) continue;
+    const horizon = f.occurrenceHorizonMs === 'all' ? 'all' : String(f.occurrenceHorizonMs);
+    args.push(f.id, o.value === undefined ? '' : String(o.value), f.property === undefined ? '0' : '1', horizon, keepsTotal(f) ? '1' : '0');
+  }
+  return args;
+}
+
+/** The features store on the per-profile layout: RedisFeatureStore's operations and answers. */
+export class FeatureStoreV2 implements FeatureStore {
+  readonly #redis: RedisClient;
+  readonly #namespace: string;
+  readonly #dedupTtlSeconds: number;
+  readonly #record: Script;
+
+  constructor(redis: RedisClient, namespace: string, dedupTtlSeconds: number) {
+    this.#redis = redis;
+    this.#namespace = namespace;
+    this.#dedupTtlSeconds = dedupTtlSeconds;
+    this.#record = profileSlotScript(redis, 'pulseRecordFeaturesV2', new URL('./record-features-v2.lua', import.meta.url));
+  }
+
+  /**
+   * One script call per event on its profile; a profile merged (or being merged) into another
+   * answers `moved`, and the occurrences are recorded there (§3.3).
+   */
+  async record(tenant: string, events: readonly FeatureEvent[], features: readonly EventFeature[], now: number): Promise<void> {
+    if (features.length === 0 || events.length === 0) return;
+    await Promise.all(events.map(async (e) => {
+      const args = occurrenceArgs(e, features);
+      if (args.length === 0) return;
+      await followMoved(e.profileId, (pid) => this.#record.run(
+        [profileKeys(this.#namespace, tenant, pid).prefix], [e.messageId, e.at, now, this.#dedupTtlSeconds, TRIM_SLACK_MS, ...args],
+      ));
+    }));
+  }
+
+  async read(tenant: string, profileIds: readonly string[], features: readonly EventFeature[], now: number): Promise<Map<string, Map<string, FeatureData>>> {
+    const out = new Map<string, Map<string, FeatureData>>();
+    if (profileIds.length === 0 || features.length === 0) return out;
+    const withTotals = features.some(keepsTotal);
+    const read = await Promise.all(profileIds.map(async (pid) => {
+      const pk = profileKeys(this.#namespace, tenant, pid);
+      const [totals, zsets] = await Promise.all([
+        withTotals ? this.#redis.hgetall(pk.ftotals) : Promise.resolve({} as Record<string, string>),
+        Promise.all(features.map((f) => f.occurrenceHorizonMs === 0
+          ? Promise.resolve([] as string[])
+          : this.#redis.zrangebyscore(pk.feature(f.id), f.occurrenceHorizonMs === 'all' ? '-inf' : `(${now - f.occurrenceHorizonMs}`, '+inf', 'WITHSCORES'))),
+      ]);
+      const data = new Map<string, FeatureData>();
+      features.forEach((f, n) => {
+        const occurrences = decodeOccurrences(zsets[n] ?? [], f.property !== undefined);
+        const total = keepsTotal(f) ? decodeTotal(totals, f.id) : NO_TOTAL;
+        if (occurrences.length > 0 || total.count > 0) data.set(f.id, { occurrences, total });
+      });
+      return [pid, data] as const;
+    }));
+    for (const [pid, data] of read) out.set(pid, data);
+    return out;
+  }
+}
+
+/** `member, score` pairs in score order; the value follows the last `|` when the feature has a property. */
+function decodeOccurrences(flat: readonly string[], hasProperty: boolean): Occurrence[] {
+  const out: Occurrence[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const member = flat[i] as string;
+    const bar = hasProperty ? member.lastIndexOf('|') : -1;
+    out.push({ at: Number(flat[i + 1]), value: bar < 0 ? undefined : num(member.slice(bar + 1) || undefined) });
+  }
+  return out;
+}
+
+function decodeTotal(totals: Readonly<Record<string, string>>, id: string): FeatureTotals {
+  const field = (kind: string): number | undefined => num(totals[`${id}|${kind}`]);
+  const count = field('c') ?? 0;
+  return count === 0 ? NO_TOTAL : { count, sum: field('s') ?? 0, min: field('mn'), max: field('mx'), first: field('f'), last: field('l') };
+}
