@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
 import { byteOrder, type OwnerSnapshot } from './identity-plan.ts';
-import { bucketKeys, bucketOf, identifierTag, profileKeys } from './keys.ts';
+import { bucketKeys, bucketOf, identifierOwner, profileKeys } from './keys.ts';
 import type { Merge } from './model.ts';
-import { DEFAULT_IDENTITY_LIMITS, NO_POLICY, policyTable, type IdentityLimits, type TenantProfilePolicy } from './policy.ts';
-import { limitArgs } from './profile-v2.redis.ts';
+import { DEFAULT_IDENTITY_LIMITS, limitArgs, NO_POLICY, policyTable, type IdentityLimits, type TenantProfilePolicy } from './policy.ts';
 
 /*
  * The cross-slot merge protocol of the per-profile layout (notes/hashtag-design.md §3, step 5): a
@@ -128,12 +127,6 @@ export function profileSlotScript(redis: RedisClient, name: string, file: URL): 
 /** cjson writes an empty Lua table as `{}`. */
 function list<T>(x: unknown): T[] {
   return Array.isArray(x) ? (x as T[]) : [];
-}
-
-/** The key of an identifier's owner (as RedisProfileStoreV2 builds it). */
-function ownerKey(namespace: string, tenant: string, idf: string): string {
-  const { type, id } = parseIdentifierKey(idf);
-  return `${identifierTag(namespace, tenant, type, id)}id:${idf}`;
 }
 
 /** Drives merges of the per-profile layout (see the top of this file). */
@@ -288,7 +281,7 @@ export class MergeRunner {
     if ((state === 'frozen' || state === 'merged') && typeof into === 'string') {
       const survivor = into;
       if (state === 'merged') {
-        const entry = await this.#redis.hget(`${this.#prefix(tenant, survivor)}absorbing`, loser);
+        const entry = await this.#redis.hget(profileKeys(this.#namespace, tenant, survivor).absorbing, loser);
         const accepted = entry === null ? undefined : JSON.parse(entry) as Absorbing;
         const ids = list<string>(accepted?.ids);
         if (accepted !== undefined) await this.#finish(tenant, survivor, loser, ids, accepted.mid);
@@ -306,14 +299,14 @@ export class MergeRunner {
     const lease = this.#options.leaseMs ?? DEFAULT_LEASE_MS;
     let outcome: CompleteOutcome = { status: 'none' };
     for (const { member, survivor, at } of await this.#jobs(tenant, loser)) {
-      const sk = this.#prefix(tenant, survivor);
-      const entry = await this.#redis.hget(`${sk}absorbing`, loser);
+      const sk = profileKeys(this.#namespace, tenant, survivor);
+      const entry = await this.#redis.hget(sk.absorbing, loser);
       const since = entry === null ? at : (JSON.parse(entry) as Absorbing).at;
       if (Date.now() - since < lease) {
         outcome = { status: 'pending' };
         continue;
       }
-      const aborted = await this.#abort.run([sk], entry === null ? ['survivor', loser] : ['survivor', loser, entry]) as string[];
+      const aborted = await this.#abort.run([sk.prefix], entry === null ? ['survivor', loser] : ['survivor', loser, entry]) as string[];
       if (aborted[0] === 'done') return this.completeMerge(tenant, loser);
       await this.#redis.zrem(this.journalKey(tenant, loser), member);
       if (outcome.status === 'none') outcome = { status: 'aborted' };
@@ -342,7 +335,7 @@ export class MergeRunner {
   async #identity(tenant: string, pid: string): Promise<Identity> {
     const pk = profileKeys(this.#namespace, tenant, pid);
     const [[state, into, created], ids, nomerge, merged] = await Promise.all([
-      this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(`${pk.prefix}merged`),
+      this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(pk.merged),
     ]);
     return { state: state ?? null, into: into ?? null, created: created ?? null, ids, nomerge, merged };
   }
@@ -357,7 +350,7 @@ export class MergeRunner {
 
   /** M4: L's identifier keys point at S; L leaves its bucket's indexes. */
   async #repoint(tenant: string, survivor: string, loser: string, ids: readonly string[], merged: readonly string[], segs: readonly string[]): Promise<{ identifier: Identifier; owner: string }[]> {
-    const answers = await Promise.all(ids.map((idf) => this.#idCas.run([ownerKey(this.#namespace, tenant, idf)], [survivor, loser, ...merged]) as Promise<string[]>));
+    const answers = await Promise.all(ids.map((idf) => this.#idCas.run([identifierOwner(this.#namespace, tenant, parseIdentifierKey(idf))], [survivor, loser, ...merged]) as Promise<string[]>));
     await this.#options.gone?.(tenant, loser, segs);
     const contested: { identifier: Identifier; owner: string }[] = [];
     answers.forEach((a, n) => {
@@ -373,7 +366,7 @@ export class MergeRunner {
     if (done[0] === 'refused') throw new Error(`tombstone of ${loser} into ${survivor} refused: ${done.slice(1).join(' ')}`);
     if (driving) await this.#step('M5');
     await this.#options.publish?.(tenant, mergeOf(survivor, loser, ids), messageId);
-    await this.#redis.hdel(`${this.#prefix(tenant, survivor)}absorbing`, loser);
+    await this.#redis.hdel(profileKeys(this.#namespace, tenant, survivor).absorbing, loser);
     await this.#dropJournal(tenant, loser, survivor);
     return done[0] === 'first';
   }

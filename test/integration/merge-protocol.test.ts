@@ -4,11 +4,11 @@ import { identifierKey, parseIdentifierKey, type Identifier } from '../../src/id
 import { connectRedis, defineScript, type RedisClient, type Script } from '../../src/infra/redis.ts';
 import type { JsonObject } from '../../src/json.ts';
 import { isOlder } from '../../src/profiles/identity-plan.ts';
-import { identifierTag, profileKeys, tenantKeys, type ProfileKeys } from '../../src/profiles/keys.ts';
+import { identifierOwner, profileKeys, tenantKeys, type ProfileKeys } from '../../src/profiles/keys.ts';
 import { MergeRunner, type MergeOutcome, type MergeRunnerOptions, type MergeStep } from '../../src/profiles/merge.redis.ts';
 import type { Applied, Merge } from '../../src/profiles/model.ts';
-import { parseProfilePolicies, policyFor, type IdentityLimits } from '../../src/profiles/policy.ts';
-import { applyProfileArgs, limitArgs, readApplyProfile, RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
+import { limitArgs, parseProfilePolicies, policyFor, type IdentityLimits } from '../../src/profiles/policy.ts';
+import { applyProfileArgs, readApplyProfile, RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 import { startRedisCluster } from '../support/redis-cluster.ts';
@@ -112,10 +112,7 @@ async function stateOf(pk: ProfileKeys, fc: (target: string) => string): Promise
   };
 }
 
-const ownerKey = (tenant: string, idf: string): string => {
-  const { type, id } = i(idf);
-  return `${identifierTag(ns2, tenant, type, id)}id:${idf}`;
-};
+const ownerKey = (tenant: string, idf: string): string => identifierOwner(ns2, tenant, i(idf));
 
 /** Today's store: every event, the link merging in apply-event.lua. Returns the survivor's state and the link's answer. */
 async function v1Run(tenant: string, p: ReturnType<typeof person>): Promise<{ state: JsonObject; link: Applied }> {
@@ -167,13 +164,12 @@ async function checkMerged(t: Test, tenant: string, b: Built, p: ReturnType<type
   t.same(await redis.hgetall(lk.hash), { state: 'merged', into: b.survivor, created: await redis.hget(lk.hash, 'created') ?? '' }, `${label}: the loser is a tombstone`);
   // Key by key (KEYS would ask one node of a cluster): every part merge-freeze.lua snapshots.
   const parts = [lk.ids, lk.traits, lk.tord, lk.counts, lk.computed, lk.ftotals, lk.fkeys, lk.fckeys, lk.segs, lk.nomerge, lk.feature('f1'), lk.feature('f-anon'), lk.feature('f-user'),
-    ...['merged', 'absorbing', 'seen', 'applied', 'fc:campaign:k1'].map((x) => `${lk.prefix}${x}`)];
+    lk.merged, lk.absorbing, lk.seen, lk.applied, `${lk.prefix}fc:campaign:k1`];
   t.same((await Promise.all(parts.map((k) => redis.exists(k)))).filter((x) => x === 1), [], `${label}: nothing else is left of the loser`);
   const ids = [...new Set([...p.anon, ...p.user].flatMap((e) => e.identifiers.map(identifierKey)))];
   t.same(await Promise.all(ids.map((idf) => redis.get(ownerKey(tenant, idf)))), ids.map(() => b.survivor), `${label}: every id key points at the survivor`);
-  const sk = profileKeys(ns2, tenant, b.survivor).prefix;
-  t.equal(await redis.exists(`${sk}absorbing`), 0, `${label}: no absorbing entry`);
-  t.same(await redis.smembers(`${sk}merged`), [b.loser], `${label}: the survivor lists the loser as merged`);
+  t.equal(await redis.exists(profileKeys(ns2, tenant, b.survivor).absorbing), 0, `${label}: no absorbing entry`);
+  t.same(await redis.smembers(profileKeys(ns2, tenant, b.survivor).merged), [b.loser], `${label}: the survivor lists the loser as merged`);
   t.equal(await redis.zcard(runner().journalKey(tenant, b.loser)), 0, `${label}: the journal is empty`);
   const again = await b.store.applyEvents(tenant, [p.anon[0] as PulseEvent, p.user[1] as PulseEvent]);
   t.same(again.map((a) => [a.profileId, a.duplicate]), [[b.survivor, true], [b.survivor, true]], `${label}: events counted on either side are duplicates on the survivor`);
@@ -268,7 +264,7 @@ void t.test('a crash after each step: completeMerge, then the redelivered event,
     t.equal(done.status, frozenOrLater ? 'finished' : 'aborted', `${step}: completeMerge ${frozenOrLater ? 'finishes' : 'takes back'} the merge`);
     if (!frozenOrLater) {
       const sk = profileKeys(ns2, tenant, b.survivor);
-      t.same([await redis.hget(profileKeys(ns2, tenant, b.loser).hash, 'state'), await redis.exists(`${sk.prefix}absorbing`), (await redis.smembers(sk.ids)).sort()],
+      t.same([await redis.hget(profileKeys(ns2, tenant, b.loser).hash, 'state'), await redis.exists(sk.absorbing), (await redis.smembers(sk.ids)).sort()],
         [null, 0, idsBefore], `${step}: both live again, the reserved identifiers taken back`);
       t.equal(await redis.zcard(sweeper.journalKey(tenant, b.loser)), 0, `${step}: the journal is empty`);
     } else {
@@ -323,7 +319,7 @@ void t.test('two runners racing the same pair, for two events', async (t) => {
   const counts = await redis.hgetall(profileKeys(ns2, tenant, b.survivor).counts);
   t.same(counts, { Bought: '2', Viewed: '1', Clicked: '1' }, 'counts added once');
   t.equal(await redis.zcard(runner().journalKey(tenant, b.loser)), 0, 'the journal is empty');
-  t.equal(await redis.exists(`${profileKeys(ns2, tenant, b.survivor).prefix}absorbing`), 0, 'no absorbing entry');
+  t.equal(await redis.exists(profileKeys(ns2, tenant, b.survivor).absorbing), 0, 'no absorbing entry');
 });
 
 void t.test('runners of two events and an eager sweeper, interleaved: one merge, counted once', async (t) => {
@@ -371,7 +367,7 @@ void t.test('refused merges leave both profiles live; a wrong survivor is turned
   t.same(await r.merge(tenant, { survivor: x.profileId, loser: z.profileId, messageId: 'q5' }), { status: 'refused', reason: 'unmerged' }, 'split by an unmerge: refused');
   t.ok(await live(x.profileId) && await live(y.profileId) && await live(z.profileId), 'all three live');
   for (const pid of [y.profileId, z.profileId]) t.equal(await redis.zcard(r.journalKey(tenant, pid)), 0, 'no journal left');
-  t.equal(await redis.exists(`${profileKeys(ns2, tenant, x.profileId).prefix}absorbing`), 0, 'no absorbing entry');
+  t.equal(await redis.exists(profileKeys(ns2, tenant, x.profileId).absorbing), 0, 'no absorbing entry');
 
   // The processor applies the event with the refusal, which the store records as it records any.
   const e = ev('q4', 4, ['user_id:q1', 'user_id:q2'], {});
@@ -396,7 +392,7 @@ void t.test('L changes between acceptance and freeze: accepted again with its ne
   };
   t.same(await runner({ afterStep: attach }).merge(tenant, { survivor: s.profileId, loser: l.profileId, messageId: 'g4' }), { status: 'refused', reason: 'limit user_id 1' }, 'the new user_id makes it a refusal');
   t.same(await redis.smembers(sk.ids), ['user_id:g1'], 'S no longer holds L\'s reserved identifier');
-  t.same([await redis.hget(sk.hash, 'state'), await redis.hget(profileKeys(ns2, tenant, l.profileId).hash, 'state'), await redis.exists(`${sk.prefix}absorbing`)], [null, null, 0], 'both live, nothing absorbing');
+  t.same([await redis.hget(sk.hash, 'state'), await redis.hget(profileKeys(ns2, tenant, l.profileId).hash, 'state'), await redis.exists(sk.absorbing)], [null, null, 0], 'both live, nothing absorbing');
   t.equal(await redis.zcard(runner().journalKey(tenant, l.profileId)), 0, 'no journal left');
   t.equal(await store.resolve(tenant, [i('user_id:g9')]), l.profileId, 'the attach went through on L');
 });
@@ -415,7 +411,7 @@ void t.test('a chain: L still absorbing another profile is finished first (§3.4
   t.equal(done.status, 'merged', 'C absorbed B');
   t.same(done.status === 'merged' ? done.merge.identifiers.map(identifierKey) : [], ['anonymous_id:ka', 'anonymous_id:kb'], 'with A\'s identifier');
   t.same(await redis.hgetall(profileKeys(ns2, tenant, c.profileId).counts), { Viewed: '3' }, 'every event counted once');
-  t.same((await redis.smembers(`${profileKeys(ns2, tenant, c.profileId).prefix}merged`)).sort(), [a.profileId, b.profileId].sort(), 'C lists both as merged');
+  t.same((await redis.smembers(profileKeys(ns2, tenant, c.profileId).merged)).sort(), [a.profileId, b.profileId].sort(), 'C lists both as merged');
   for (const idf of ['anonymous_id:ka', 'anonymous_id:kb', 'anonymous_id:kc']) t.equal(await redis.get(ownerKey(tenant, idf)), c.profileId, `${idf} points at C`);
   t.equal((await store.get(tenant, a.profileId))?.id, c.profileId, 'A\'s tombstone leads to C');
   const [d] = await store.applyEvents(tenant, [ev('k6', 6, ['anonymous_id:kd'], {}, 'Viewed')]);
