@@ -155,6 +155,8 @@ export class TenantKeys {
   get segnames(): string { return `${this.prefix}segnames`; }
   /** `segtaxonomy`: segment id -> taxonomy id. */
   get segtaxonomy(): string { return `${this.prefix}segtaxonomy`; }
+  /** Bumped by every write of segment names or taxonomy ids (the v2 lookup's catalog cache reloads on a change). */
+  get catalogVersion(): string { return `${this.prefix}catalog_v`; }
   /** `seg:<id>:members`: the profiles in a segment. */
   segMembers(segment: string): string { return `${this.prefix}seg:${segmentId(segment)}:members`; }
   /** `segdef:<id>:versions`: a segment's definition versions, oldest first (a list). */

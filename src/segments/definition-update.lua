@@ -12,4 +12,5 @@ if n ~= tonumber(ARGV[2]) then return -2 end
 if n == 0 then redis.call('RPUSH', vkey, current) end
 redis.call('HSET', prefix .. 'segments', id, ARGV[3])
 redis.call('HSET', prefix .. 'segnames', id, ARGV[4])
+redis.call('INCR', prefix .. 'catalog_v')
 return redis.call('RPUSH', vkey, ARGV[3])

@@ -30,7 +30,7 @@ export class RedisSegmentStore implements SegmentStore {
     const keys = tenantKeys(this.#namespace, tenant);
     const created = await this.#redis.hsetnx(keys.segments, def.id, JSON.stringify(def));
     if (created === 0) throw new PulseError('ALREADY_EXISTS', `segment ${def.id} already exists`, { field: 'id' });
-    await this.#redis.hset(keys.segnames, def.id, def.name);
+    await execPipeline(this.#redis.multi().hset(keys.segnames, def.id, def.name).incr(keys.catalogVersion));
     await this.addTenant(tenant);
   }
 
@@ -47,7 +47,7 @@ export class RedisSegmentStore implements SegmentStore {
   async delete(tenant: string, id: string): Promise<boolean> {
     const keys = tenantKeys(this.#namespace, tenant);
     const [removed] = (await execPipeline(
-      this.#redis.multi().hdel(keys.segments, id).hdel(keys.segnames, id).del(keys.segMembers(id)),
+      this.#redis.multi().hdel(keys.segments, id).hdel(keys.segnames, id).del(keys.segMembers(id)).incr(keys.catalogVersion),
     )) as [number];
     return removed === 1;
   }

@@ -3,6 +3,7 @@ import { defineScript, execPipeline, type RedisClient, type Script } from '../in
 import { identifierOwner, profileKeys, tenantKeys } from '../profiles/keys.ts';
 import { byPriority } from '../profiles/model.ts';
 import { CatalogCache, namedSegments, type Catalog, type CatalogCacheOptions } from './catalog.ts';
+import { storedConsentOf } from './audience.redis.ts';
 import type { Audience, AudienceReader, AudienceRecord } from './store.ts';
 
 /*
@@ -25,11 +26,6 @@ import type { Audience, AudienceReader, AudienceRecord } from './store.ts';
 
 /** Tombstones and moved-out identifiers followed from one identifier key; the bound guards against a corrupted cycle. */
 const MAX_HOPS = 16;
-
-/** `<tenant prefix>catalog_v`: bumped by every write of segment names or taxonomy ids. */
-export function catalogVersionKey(namespace: string, tenant: string): string {
-  return `${tenantKeys(namespace, tenant).prefix}catalog_v`;
-}
 
 /** The lookups of one tenant waiting for the next flush (identifiers in priority order), and whom to answer. */
 interface Batch {
@@ -109,7 +105,7 @@ export class RedisAudienceReaderV2 implements AudienceReader {
 
   /** RT1 for the whole batch, then RT2 per distinct profile: one promise per lookup, in order. */
   async #answer(tenant: string, lookups: readonly (readonly Identifier[])[]): Promise<Promise<AudienceRecord | undefined>[]> {
-    const versionRead = this.#redis.get(catalogVersionKey(this.#namespace, tenant));
+    const versionRead = this.#redis.get(tenantKeys(this.#namespace, tenant).catalogVersion);
     const pending = new Map<string, Promise<string | null>>();
     for (const ids of lookups) {
       for (const idf of ids) {
@@ -170,19 +166,9 @@ export class RedisAudienceReaderV2 implements AudienceReader {
   async #loadCatalog(tenant: string): Promise<Catalog> {
     const keys = tenantKeys(this.#namespace, tenant);
     const [names, taxonomy, version] = (await execPipeline(
-      this.#redis.multi().hgetall(keys.segnames).hgetall(keys.segtaxonomy).get(catalogVersionKey(this.#namespace, tenant)),
+      this.#redis.multi().hgetall(keys.segnames).hgetall(keys.segtaxonomy).get(tenantKeys(this.#namespace, tenant).catalogVersion),
     )) as [Record<string, string>, Record<string, string>, string | null];
     return { version: Number(version ?? 0), names: new Map(Object.entries(names)), taxonomy: new Map(Object.entries(taxonomy)) };
   }
 }
 
-/** The TC string of a stored `$consent` record (as RedisAudienceReader reads it); one that does not parse is no consent. */
-function storedConsentOf(json: string): AudienceRecord['storedConsent'] {
-  if (json === '') return undefined;
-  try {
-    const v = JSON.parse(json) as { tcString?: unknown; gdprApplies?: unknown };
-    return typeof v.tcString === 'string' ? { tcString: v.tcString, gdprApplies: v.gdprApplies !== false } : undefined;
-  } catch {
-    return undefined;
-  }
-}

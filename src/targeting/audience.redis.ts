@@ -138,7 +138,7 @@ function decode(flat: readonly string[]): AudienceRecord | undefined {
 }
 
 /** The TC string of a stored `$consent` record; a record that does not parse is no consent. */
-function storedConsentOf(json: string | undefined): AudienceRecord['storedConsent'] {
+export function storedConsentOf(json: string | undefined): AudienceRecord['storedConsent'] {
   if (json === undefined || json === '') return undefined;
   try {
     const v = JSON.parse(json) as { tcString?: unknown; gdprApplies?: unknown };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineScript, type Script, type RedisClient } from '../infra/redis.ts';
+import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantKeys } from '../profiles/keys.ts';
 import { checkTaxonomy, noSharing, sharingAgreement, type SharingAgreement, type SharingChange, type SharingStore } from './sharing.ts';
 
@@ -35,9 +35,11 @@ export class RedisSharingStore implements SharingStore {
 
   async setTaxonomy(tenant: string, segmentId: string, taxonomyId: string): Promise<void> {
     checkTaxonomy(segmentId, taxonomyId);
-    const key = tenantKeys(this.#namespace, tenant).segtaxonomy;
-    if (taxonomyId === '') await this.#redis.hdel(key, segmentId);
-    else await this.#redis.hset(key, segmentId, taxonomyId);
+    const keys = tenantKeys(this.#namespace, tenant);
+    const write = this.#redis.multi();
+    if (taxonomyId === '') write.hdel(keys.segtaxonomy, segmentId);
+    else write.hset(keys.segtaxonomy, segmentId, taxonomyId);
+    await execPipeline(write.incr(keys.catalogVersion));
   }
 
   #key(tenant: string): string {

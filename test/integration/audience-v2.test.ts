@@ -12,7 +12,7 @@ import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RedisMembershipStoreV2 } from '../../src/segments/segment-v2.redis.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
-import { catalogVersionKey, RedisAudienceReaderV2 } from '../../src/targeting/audience-v2.redis.ts';
+import { RedisAudienceReaderV2 } from '../../src/targeting/audience-v2.redis.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { RedisSharingStore } from '../../src/targeting/sharing.redis.ts';
 import type { AudienceRecord } from '../../src/targeting/store.ts';
@@ -56,7 +56,7 @@ function ev(mid: string, at: number, keys: readonly string[], traits: JsonObject
 const consent = (tc: string, gdprApplies = true): JsonObject => ({ $consent: { tcString: tc, gdprApplies } });
 
 /** What the segment writes of today will do once wired: bump the tenant's `catalog_v`. */
-const bump = (tenant: string) => redis.incr(catalogVersionKey(ns, tenant));
+const bump = (tenant: string) => redis.incr(tenantKeys(ns, tenant).catalogVersion);
 
 /** Segment definitions (with names) shared by both layouts. */
 async function segments(tenant: string, list: readonly string[]): Promise<RedisSegmentStore> {
@@ -199,21 +199,40 @@ void t.test('names and taxonomy come from the catalog, loaded again when catalog
   const look = async () => (await reader.audience(tenant, ids('user_id:cu')))?.segments;
   t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1' }, { id: 'c2', name: 'Name of c2' }]);
 
-  await sharing.setTaxonomy(tenant, 'c1', '42');
-  await redis.hset(tenantKeys(ns, tenant).segnames, 'c2', 'Renamed');
-  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1' }, { id: 'c2', name: 'Name of c2' }], 'no bump: the cached catalog');
+  const keys = tenantKeys(ns, tenant);
+  await redis.hset(keys.segtaxonomy, 'c1', '42');
+  await redis.hset(keys.segnames, 'c2', 'Renamed');
+  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1' }, { id: 'c2', name: 'Name of c2' }], 'a write without a bump: the cached catalog');
   await bump(tenant);
   t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1', taxonomyId: '42' }, { id: 'c2', name: 'Renamed' }], 'after a bump: reloaded');
 
+  // Pulse's own writes of names and taxonomy bump the version themselves.
+  await sharing.setTaxonomy(tenant, 'c1', '43');
+  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1', taxonomyId: '43' }, { id: 'c2', name: 'Renamed' }], 'SetSegmentTaxonomy bumps');
   await segStore.delete(tenant, 'c2');
-  await bump(tenant);
-  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1', taxonomyId: '42' }], 'a deleted segment is dropped once bumped');
+  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1', taxonomyId: '43' }], 'a deleted segment is dropped (DeleteSegment bumps)');
 
-  await sharing.setTaxonomy(tenant, 'c1', '');
+  await redis.hdel(keys.segtaxonomy, 'c1');
   clock += 59_000;
-  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1', taxonomyId: '42' }], 'not bumped, younger than maxAgeMs: cached');
+  t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1', taxonomyId: '43' }], 'not bumped, younger than maxAgeMs: cached');
   clock += 2_000;
   t.strictSame(await look(), [{ id: 'c1', name: 'Name of c1' }], 'older than maxAgeMs: reloaded without a bump');
+});
+
+void t.test('every write of segment names or taxonomy ids bumps catalog_v', async (t) => {
+  const tenant = 'catalogv';
+  const keys = tenantKeys(ns, tenant);
+  const version = async (): Promise<number> => Number(await redis.get(keys.catalogVersion) ?? 0);
+  const segStore = await segments(tenant, ['v1']);
+  const sharing = new RedisSharingStore(redis, ns);
+  const created = await version();
+  t.ok(created >= 1, 'CreateSegment');
+  await sharing.setTaxonomy(tenant, 'v1', '7');
+  t.equal(await version(), created + 1, 'SetSegmentTaxonomy');
+  await sharing.setTaxonomy(tenant, 'v1', '');
+  t.equal(await version(), created + 2, 'SetSegmentTaxonomy clearing');
+  await segStore.delete(tenant, 'v1');
+  t.equal(await version(), created + 3, 'DeleteSegment');
 });
 
 /** Commands the client sends while `fn` runs (name and first key). */
