@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
+import type { RedisClient, Script } from '../infra/redis.ts';
 import { profileKeys } from '../profiles/keys.ts';
+import { profileSlotScript } from '../profiles/merge.redis.ts';
 import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTotals, type Occurrence } from './features.ts';
 import type { FeatureEvent, FeatureStore } from './store.ts';
 
@@ -16,20 +16,6 @@ import type { FeatureEvent, FeatureStore } from './store.ts';
 const TRIM_SLACK_MS = 5 * 60_000;
 /** `moved` answers followed for one event; the bound only guards against a corrupted cycle. */
 const MAX_HOPS = 64;
-
-const PRELUDE = new URL('../profiles/merge-prelude.lua', import.meta.url);
-
-/**
- * A script that runs in one profile's slot (KEYS[1] = the profile prefix), with merge-prelude.lua
- * in front of it: `prefix`, `pk`, `pid`, `now` (Redis time), `state`/`into`/`created` of `p` are
- * defined for it (§2.3 guard prelude).
- */
-export function profileSlotScript(redis: RedisClient, name: string, file: URL): Script {
-  const script = defineScript(redis, name, file, 1);
-  // defineScript reads one file: the command is defined again with the prelude (the Script looks it up by name when run).
-  redis.defineCommand(name, { numberOfKeys: 1, lua: `${readFileSync(PRELUDE, 'utf8')}\n${readFileSync(file, 'utf8')}` });
-  return script;
-}
 
 /** A profile-slot script's `{'moved', into}` answer: the profile to go to, else undefined. */
 export function movedTo(answer: unknown): string | undefined {
