@@ -31,9 +31,6 @@ export interface ApplyProfileInput {
   readonly merges: readonly Merge[];
 }
 
-// merge.redis.ts still imports limitArgs from here.
-export { limitArgs };
-
 /** ARGV of apply-profile.lua for one event. */
 export function applyProfileArgs(policy: TenantProfilePolicy, limits: readonly string[], dedupTtlSeconds: number, input: ApplyProfileInput): (string | number)[] {
   const e = input.event;
