@@ -1,7 +1,7 @@
 import { parseIdentifierKey } from '../identity/identifier.ts';
 import type { RedisClient, Script } from '../infra/redis.ts';
 import { frequencySuffix, identifierTag, profileKeys } from '../profiles/keys.ts';
-import { profileSlotScript } from '../profiles/merge.redis.ts';
+import { profileSlotScript } from '../profiles/profile-slot.ts';
 import { followMoved } from '../segments/features-v2.redis.ts';
 import { RedisFrequencyStore } from './frequency.redis.ts';
 import { MAX_WINDOW_MS, type CapImpression } from './frequency.ts';

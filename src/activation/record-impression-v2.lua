@@ -1,7 +1,7 @@
 -- Counts one impression toward frequency caps in one slot of the per-profile layout, once per
 -- impression id and slot (notes/hashtag-design.md §1, §6, step 7): record-impression.lua called
 -- once per subject, each slot with its own `fcimp:<impressionId>`. frequency-v2.redis.ts puts
--- merge-prelude.lua in front (prefix, state, into).
+-- profile-prelude.lua in front (prefix, state, into).
 -- KEYS[1]: a profile prefix `<ns>:{<tenant>:<pid>}:` or an identifier's `<ns>:{<tenant>:i:<h8>}:`.
 -- ARGV: kind ('p': a profile's slot, guarded and its zsets listed in `fckeys` so a merge moves
 --       them; 'i': an identifier's), impressionId, at (ms), member (`<channel>|<impressionId>`),

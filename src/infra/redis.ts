@@ -56,9 +56,13 @@ export interface Script {
   queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly (string | number)[]): void;
 }
 
-/** Registers `file` (a URL next to the adapter) as a command on the connection. */
-export function defineScript(redis: RedisClient, name: string, file: URL, numberOfKeys: number): Script {
-  redis.defineCommand(name, { numberOfKeys, lua: readFileSync(file, 'utf8') });
+/**
+ * Registers `file` (a URL next to the adapter) as a command on the connection; with `prelude`, that
+ * file's Lua goes first (helpers and guards shared by several scripts: Lua scripts cannot import).
+ */
+export function defineScript(redis: RedisClient, name: string, file: URL, numberOfKeys: number, options: { prelude?: URL } = {}): Script {
+  const lua = readFileSync(file, 'utf8');
+  redis.defineCommand(name, { numberOfKeys, lua: options.prelude === undefined ? lua : `${readFileSync(options.prelude, 'utf8')}\n${lua}` });
   const fn = (target: unknown): ScriptFn => {
     const f = (target as Record<string, ScriptFn | undefined>)[name];
     if (f === undefined) throw new Error(`script ${name} is not defined on this connection`);

@@ -1,7 +1,7 @@
 -- Records a consent refusal on one profile of the per-profile layout (notes/hashtag-design.md §6,
 -- step 7): record-refusal.lua without its identifier walk; the caller resolved the event's
 -- identifiers to this profile (R1, shared with apply-profile.lua). It creates no profile and links
--- no identifier. The adapter puts merge-prelude.lua in front (prefix, pid, pk, state, into, created).
+-- no identifier. The adapter puts profile-prelude.lua in front (prefix, pid, pk, state, into, created).
 -- KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
 -- ARGV: order token (as apply-profile.lua), trait name, consent JSON.
 -- Returns {profile id, 1 when the stored consent changed else 0}, {'moved', into} (merged or being

@@ -18,17 +18,13 @@
 --   those attached now, or on a redelivery those of `attach` the profile holds),
 --   or {'moved', profileId} (merged or frozen into another profile, or `via` moved out by an
 --   unmerge: apply there), or {'stale'} (`via` is not the profile's: resolve again).
-local prefix = KEYS[1]
-local pid = string.match(prefix, ':([^:{}]+)}:$')
+-- profile-prelude.lua goes first: prefix, pid, pk, idsKey, now, state, into and the helpers.
 local mid, order, ts, birth, via, ttl, countName, source = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local maxIds = tonumber(ARGV[9])
 local at = 10
 local function nextArg() local v = ARGV[at]; at = at + 1; return v end
 
-local pk = prefix .. 'p'
 local seenKey, appliedKey = prefix .. 'seen', prefix .. 'applied'
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 
 -- Whether `member` of `:seen` has not expired (a member past its score is as good as gone).
 local function seen(member)
@@ -47,17 +43,16 @@ end
 
 -- Guard prelude (§2.3), shared by the profile-slot scripts: a profile merged or being merged into
 -- another, or an identifier moved out by an unmerge, sends the caller elsewhere.
-local meta = redis.call('HMGET', pk, 'state', 'into')
-if meta[1] == 'merged' then return {'moved', meta[2]} end
-if meta[1] == 'frozen' then
-  if not seen(mid) then return {'moved', meta[2]} end
+if state == 'merged' then return {'moved', into} end
+if state == 'frozen' then
+  if not seen(mid) then return {'moved', into} end
   local d = stored()
-  return {'dup', meta[2], redis.call('HGET', pk, 'version') or '0', d[1], d[2], d[3], {}}
+  return {'dup', into, redis.call('HGET', pk, 'version') or '0', d[1], d[2], d[3], {}}
 end
 if via ~= '' then
   local target = redis.call('HGET', prefix .. 'movedout', via)
   if target then return {'moved', target} end
-  if redis.call('SISMEMBER', prefix .. 'ids', via) == 0 then return {'stale'} end
+  if redis.call('SISMEMBER', idsKey, via) == 0 then return {'stale'} end
 end
 
 local limits = {}
@@ -81,8 +76,6 @@ for _ = 1, tonumber(nextArg()) do writes[#writes + 1] = {nextArg(), nextArg()} e
 local computed = {}
 for _ = 1, tonumber(nextArg()) do computed[#computed + 1] = {nextArg(), nextArg(), nextArg()} end
 
-local idsKey = prefix .. 'ids'
-
 if seen(mid) then
   -- A redelivery: claims a crash may have interrupted are made again, for identifiers still held.
   local claim = {}
@@ -93,13 +86,6 @@ if seen(mid) then
   return {'dup', pid, redis.call('HGET', pk, 'version') or '0', d[1], d[2], d[3], claim}
 end
 
-local function idType(idf)
-  if string.sub(idf, 1, 8) == 'partner:' then
-    return string.sub(idf, 1, string.find(idf, ':', 9, true) - 1)
-  end
-  return string.sub(idf, 1, string.find(idf, ':', 1, true) - 1)
-end
-
 -- Why adding `add` (type counts, total) to `base` would break a guardrail, or nil.
 local function refusal(base, baseN, add, addN)
   if baseN + addN > maxIds then return 'max_identifiers ' .. maxIds end
@@ -108,27 +94,6 @@ local function refusal(base, baseN, add, addN)
     if lim and (base[t] or 0) + n > lim then return 'limit ' .. t .. ' ' .. lim end
   end
   return nil
-end
-
-local function split(s)
-  local out = {}
-  for x in string.gmatch(s, '[^\n]+') do out[#out + 1] = x end
-  return out
-end
-
-local function setValue(members)
-  table.sort(members)
-  return '[' .. table.concat(members, ',') .. ']', table.concat(members, '\n')
-end
-
-local function union(a, b)
-  local seenM, out = {}, {}
-  for _, list in ipairs({a, b}) do
-    for _, x in ipairs(list) do
-      if not seenM[x] then seenM[x] = true; out[#out + 1] = x end
-    end
-  end
-  return out
 end
 
 -- Millionths back to a JSON number (Lua's %.14g is valid JSON).

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
+import { profileSlotScript } from './profile-slot.ts';
 import { byteOrder, type OwnerSnapshot } from './identity-plan.ts';
 import { bucketKeys, bucketOf, identifierOwner, profileKeys } from './keys.ts';
 import type { Merge } from './model.ts';
@@ -109,20 +109,6 @@ interface Identity {
 const MAX_TRIES = 5;
 const DEFAULT_LEASE_MS = 30_000;
 const CHUNK_BYTES = 512 * 1024;
-
-const PRELUDE = new URL('./merge-prelude.lua', import.meta.url);
-
-/**
- * A script that runs in one profile's slot (KEYS[1] = the profile prefix), with merge-prelude.lua
- * in front of it: `prefix`, `pk`, `pid`, `now` (Redis time), `state`/`into`/`created` of `p` and
- * the helpers there are defined for it (§2.3 guard prelude). Until defineScript takes a prelude
- * itself, the command is defined again with the prelude (the Script looks it up by name when run).
- */
-export function profileSlotScript(redis: RedisClient, name: string, file: URL): Script {
-  const script = defineScript(redis, name, file, 1);
-  redis.defineCommand(name, { numberOfKeys: 1, lua: `${readFileSync(PRELUDE, 'utf8')}\n${readFileSync(file, 'utf8')}` });
-  return script;
-}
 
 /** cjson writes an empty Lua table as `{}`. */
 function list<T>(x: unknown): T[] {

@@ -1,10 +1,11 @@
 import type { PulseEvent } from '../collection/event.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import type { Json, JsonObject } from '../json.ts';
-import { defineScript, type RedisClient, type Script } from '../infra/redis.ts';
+import type { RedisClient, Script } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { planIdentity, type OwnerSnapshot } from './identity-plan.ts';
 import { identifierOwner, profileIdFor, profileKeys, tenantKeys } from './keys.ts';
+import { profileSlotScript } from './profile-slot.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
   computedWrites, decodeComputed, decodeCounts, decodeTraits, DEFAULT_IDENTITY_LIMITS, eventSource, limitArgs, policyFor, policyTable, traitWrites,
@@ -29,6 +30,11 @@ export interface ApplyProfileInput {
   readonly attach: readonly Identifier[];
   readonly refused: readonly RefusedMerge[];
   readonly merges: readonly Merge[];
+}
+
+/** apply-profile.lua (with the profile-slot prelude) on a connection. */
+export function applyProfileScript(redis: RedisClient): Script {
+  return profileSlotScript(redis, 'pulseApplyProfile', new URL('./apply-profile.lua', import.meta.url));
 }
 
 /** ARGV of apply-profile.lua for one event. */
@@ -105,7 +111,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     this.#policies = options.policies ?? new Map();
     this.#limits = options.limits ?? DEFAULT_IDENTITY_LIMITS;
     this.#limitArgs = limitArgs(this.#limits);
-    this.#apply = defineScript(redis, 'pulseApplyProfile', new URL('./apply-profile.lua', import.meta.url), 1);
+    this.#apply = applyProfileScript(redis);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { RedisClient, Script } from '../infra/redis.ts';
 import { profileKeys } from '../profiles/keys.ts';
-import { profileSlotScript } from '../profiles/merge.redis.ts';
+import { profileSlotScript } from '../profiles/profile-slot.ts';
 import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTotals, type Occurrence } from './features.ts';
 import type { FeatureEvent, FeatureStore } from './store.ts';
 

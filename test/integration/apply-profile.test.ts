@@ -1,11 +1,11 @@
 import t from 'tap';
 import type { PulseEvent } from '../../src/collection/event.ts';
 import { parseIdentifierKey, type Identifier } from '../../src/identity/identifier.ts';
-import { connectRedis, defineScript, type RedisClient, type Script } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient, type Script } from '../../src/infra/redis.ts';
 import { DEFAULT_IDENTITY_LIMITS, limitArgs, NO_POLICY, parseProfilePolicies, policyFor, type IdentityLimits, type TenantProfilePolicy } from '../../src/profiles/policy.ts';
 import { profileIdFor, profileKeys } from '../../src/profiles/keys.ts';
 import {
-  applyProfileArgs, readApplyProfile, RedisProfileStoreV2, type ApplyProfileInput, type ApplyProfileResult,
+  applyProfileArgs, applyProfileScript, readApplyProfile, RedisProfileStoreV2, type ApplyProfileInput, type ApplyProfileResult,
 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
@@ -18,7 +18,7 @@ let script: Script;
 
 t.before(async () => {
   redis = await connectRedis(REDIS_URL, 'apply-profile-test');
-  script = defineScript(redis, 'pulseApplyProfile', new URL('../../src/profiles/apply-profile.lua', import.meta.url), 1);
+  script = applyProfileScript(redis);
 });
 
 t.teardown(async () => {

@@ -1,14 +1,14 @@
 import t, { type Test } from 'tap';
 import type { PulseEvent } from '../../src/collection/event.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../../src/identity/identifier.ts';
-import { connectRedis, defineScript, type RedisClient, type Script } from '../../src/infra/redis.ts';
+import { connectRedis, type RedisClient, type Script } from '../../src/infra/redis.ts';
 import type { JsonObject } from '../../src/json.ts';
 import { isOlder } from '../../src/profiles/identity-plan.ts';
 import { identifierOwner, profileKeys, tenantKeys, type ProfileKeys } from '../../src/profiles/keys.ts';
 import { MergeRunner, type MergeOutcome, type MergeRunnerOptions, type MergeStep } from '../../src/profiles/merge.redis.ts';
 import type { Applied, Merge } from '../../src/profiles/model.ts';
 import { limitArgs, parseProfilePolicies, policyFor, type IdentityLimits } from '../../src/profiles/policy.ts';
-import { applyProfileArgs, readApplyProfile, RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
+import { applyProfileArgs, applyProfileScript, readApplyProfile, RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 import { startRedisCluster } from '../support/redis-cluster.ts';
@@ -28,7 +28,7 @@ let apply: Script;
 
 t.before(async () => {
   redis = await connectRedis(REDIS_URL, 'merge-protocol-test');
-  apply = defineScript(redis, 'pulseApplyProfile', new URL('../../src/profiles/apply-profile.lua', import.meta.url), 1);
+  apply = applyProfileScript(redis);
 });
 
 t.teardown(async () => {
@@ -427,7 +427,7 @@ void t.test('on a 3-master Redis Cluster, survivor and loser on different master
   });
   // The helpers above use `redis` and `apply`: point them at the cluster for this test.
   redis = await connectRedis({ url: cluster.url, cluster: true }, 'merge-protocol-cluster-test');
-  apply = defineScript(redis, 'pulseApplyProfile', new URL('../../src/profiles/apply-profile.lua', import.meta.url), 1);
+  apply = applyProfileScript(redis);
   try {
     let k = 0;
     let found: Awaited<ReturnType<typeof setup>> | undefined;

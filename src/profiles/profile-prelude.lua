@@ -1,6 +1,6 @@
 -- Prelude of the scripts that run in one profile's slot (notes/hashtag-design.md §2.3, §3.2):
--- profileSlotScript (merge.redis.ts) puts it in front of merge-accept/freeze/absorb/tombstone/abort.lua
--- and other profile-slot scripts. KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
+-- profileSlotScript (profile-slot.ts) puts it in front of apply-profile.lua, merge-accept/freeze/
+-- absorb/tombstone/abort.lua and the other profile-slot scripts. KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
 -- Defines: prefix, pid, pk (the `p` hash), idsKey, nomergeKey, mergedKey, absorbingKey, now (Redis
 -- time, ms), state (nil: live, 'frozen', 'merged'), into, created (nil: never born); sorted,
 -- digest, list, setOf, idType, split, setValue, union.
