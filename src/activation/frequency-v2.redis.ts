@@ -3,7 +3,7 @@ import type { RedisClient, Script } from '../infra/redis.ts';
 import { frequencySuffix, identifierTag, profileKeys } from '../profiles/keys.ts';
 import { profileSlotScript } from '../profiles/profile-slot.ts';
 import { followMoved } from '../segments/features-v2.redis.ts';
-import { RedisFrequencyStore } from './frequency.redis.ts';
+import { decodeImpressions, RedisFrequencyStore } from './frequency.redis.ts';
 import { MAX_WINDOW_MS, type CapImpression } from './frequency.ts';
 import type { FrequencyStore, ImpressionRecord } from './store.ts';
 
@@ -72,13 +72,7 @@ export class FrequencyStoreV2 extends RedisFrequencyStore implements FrequencySt
     const read = await Promise.all(targets.map((t) => Promise.all(slots.map((s) => this.#redis.zrangebyscore(`${s.prefix}fc:${s.part(t)}`, `(${since}`, '+inf', 'WITHSCORES')))));
     targets.forEach((target, n) => {
       const list = out.get(target) ?? [];
-      for (const flat of read[n] ?? []) {
-        for (let j = 0; j + 1 < flat.length; j += 2) {
-          const member = flat[j] ?? '';
-          const cut = member.indexOf('|');
-          list.push({ channel: member.slice(0, cut), impressionId: member.slice(cut + 1), at: Number(flat[j + 1]) });
-        }
-      }
+      for (const flat of read[n] ?? []) decodeImpressions(flat, list);
       out.set(target, list);
     });
     return out;

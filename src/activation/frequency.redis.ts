@@ -61,15 +61,19 @@ export class RedisFrequencyStore implements FrequencyStore {
     const results = await execPipeline(pipeline);
     results.forEach((r, i) => {
       const target = order[i] ?? '';
-      const flat = r as string[];
       const list = out.get(target) ?? [];
-      for (let j = 0; j + 1 < flat.length; j += 2) {
-        const member = flat[j] ?? '';
-        const cut = member.indexOf('|');
-        list.push({ channel: member.slice(0, cut), impressionId: member.slice(cut + 1), at: Number(flat[j + 1]) });
-      }
+      decodeImpressions(r as string[], list);
       out.set(target, list);
     });
     return out;
+  }
+}
+
+/** A frequency zset's `member, score` pairs (member `<channel>|<impression id>`, score = when) appended to `into`. */
+export function decodeImpressions(flat: readonly string[], into: { channel: string; impressionId: string; at: number }[]): void {
+  for (let j = 0; j + 1 < flat.length; j += 2) {
+    const member = flat[j] ?? '';
+    const cut = member.indexOf('|');
+    into.push({ channel: member.slice(0, cut), impressionId: member.slice(cut + 1), at: Number(flat[j + 1]) });
   }
 }

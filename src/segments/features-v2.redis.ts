@@ -1,7 +1,8 @@
 import type { RedisClient, Script } from '../infra/redis.ts';
 import { profileKeys } from '../profiles/keys.ts';
 import { profileSlotScript } from '../profiles/profile-slot.ts';
-import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTotals, type Occurrence } from './features.ts';
+import type { EventFeature, FeatureData } from './features.ts';
+import { decodeOccurrences, decodeTotal, keepsTotal, NO_TOTAL, occurrenceArgs, TRIM_SLACK_MS } from './features.redis.ts';
 import type { FeatureEvent, FeatureStore } from './store.ts';
 
 /*
@@ -12,8 +13,6 @@ import type { FeatureEvent, FeatureStore } from './store.ts';
  * the same on one Redis and on a Cluster (auto-pipelining groups the calls per node).
  */
 
-/** How far below a horizon occurrences are kept (RedisFeatureStore's slack). */
-const TRIM_SLACK_MS = 5 * 60_000;
 /** `moved` answers followed for one event; the bound only guards against a corrupted cycle. */
 const MAX_HOPS = 64;
 
@@ -36,31 +35,6 @@ export async function followMoved(pid: string, call: (pid: string) => Promise<un
     at = into;
   }
   throw new Error(`profile ${pid}: moved more than ${MAX_HOPS} times`);
-}
-
-const NO_TOTAL: FeatureTotals = { count: 0, sum: 0, min: undefined, max: undefined, first: undefined, last: undefined };
-
-/** Features whose rules read all-time aggregates keep a total (as RedisFeatureStore). */
-function keepsTotal(f: EventFeature): boolean {
-  return f.horizonMs === 'all';
-}
-
-function num(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/** The occurrences of one event as ARGV of record-features(-v2).lua: 5 values per matched feature. */
-function occurrenceArgs(e: FeatureEvent, features: readonly EventFeature[]): string[] {
-  const args: string[] = [];
-  for (const f of features) {
-    const o = featureOccurrence(f, e.event, e.properties, e.at);
-    if (o === undefined) continue;
-    const horizon = f.occurrenceHorizonMs === 'all' ? 'all' : String(f.occurrenceHorizonMs);
-    args.push(f.id, o.value === undefined ? '' : String(o.value), f.property === undefined ? '0' : '1', horizon, keepsTotal(f) ? '1' : '0');
-  }
-  return args;
 }
 
 /** The features store on the per-profile layout: RedisFeatureStore's operations and answers. */
@@ -115,21 +89,4 @@ export class FeatureStoreV2 implements FeatureStore {
     for (const [pid, data] of read) out.set(pid, data);
     return out;
   }
-}
-
-/** `member, score` pairs in score order; the value follows the last `|` when the feature has a property. */
-function decodeOccurrences(flat: readonly string[], hasProperty: boolean): Occurrence[] {
-  const out: Occurrence[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const member = flat[i] as string;
-    const bar = hasProperty ? member.lastIndexOf('|') : -1;
-    out.push({ at: Number(flat[i + 1]), value: bar < 0 ? undefined : num(member.slice(bar + 1) || undefined) });
-  }
-  return out;
-}
-
-function decodeTotal(totals: Readonly<Record<string, string>>, id: string): FeatureTotals {
-  const field = (kind: string): number | undefined => num(totals[`${id}|${kind}`]);
-  const count = field('c') ?? 0;
-  return count === 0 ? NO_TOTAL : { count, sum: field('s') ?? 0, min: field('mn'), max: field('mx'), first: field('f'), last: field('l') };
 }

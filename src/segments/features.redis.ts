@@ -4,12 +4,13 @@ import { featureOccurrence, type EventFeature, type FeatureData, type FeatureTot
 import type { FeatureEvent, FeatureStore } from './store.ts';
 
 /** How far below a horizon occurrences are kept: covers clock skew between processors. */
-const TRIM_SLACK_MS = 5 * 60_000;
+export const TRIM_SLACK_MS = 5 * 60_000;
 
-const NO_TOTAL: FeatureTotals = { count: 0, sum: 0, min: undefined, max: undefined, first: undefined, last: undefined };
+/** The total of a feature with no occurrence counted. */
+export const NO_TOTAL: FeatureTotals = { count: 0, sum: 0, min: undefined, max: undefined, first: undefined, last: undefined };
 
 /** Features whose rules read all-time aggregates keep a total. */
-function keepsTotal(f: EventFeature): boolean {
+export function keepsTotal(f: EventFeature): boolean {
   return f.horizonMs === 'all';
 }
 
@@ -44,13 +45,7 @@ export class RedisFeatureStore implements FeatureStore {
     const pipeline = this.#redis.pipeline();
     let queued = 0;
     for (const e of events) {
-      const args: (string | number)[] = [];
-      for (const f of features) {
-        const o = featureOccurrence(f, e.event, e.properties, e.at);
-        if (o === undefined) continue;
-        const horizon = f.occurrenceHorizonMs === 'all' ? 'all' : String(f.occurrenceHorizonMs);
-        args.push(f.id, o.value === undefined ? '' : String(o.value), f.property === undefined ? '0' : '1', horizon, keepsTotal(f) ? '1' : '0');
-      }
+      const args = occurrenceArgs(e, features);
       if (args.length === 0) continue;
       this.#record.queue(pipeline, [prefix], [e.profileId, e.messageId, e.at, now, this.#dedupTtlSeconds, TRIM_SLACK_MS, ...args]);
       queued++;
@@ -89,8 +84,20 @@ export class RedisFeatureStore implements FeatureStore {
   }
 }
 
+/** The occurrences of one event as ARGV of record-features(-v2).lua: 5 values per matched feature. */
+export function occurrenceArgs(e: FeatureEvent, features: readonly EventFeature[]): string[] {
+  const args: string[] = [];
+  for (const f of features) {
+    const o = featureOccurrence(f, e.event, e.properties, e.at);
+    if (o === undefined) continue;
+    const horizon = f.occurrenceHorizonMs === 'all' ? 'all' : String(f.occurrenceHorizonMs);
+    args.push(f.id, o.value === undefined ? '' : String(o.value), f.property === undefined ? '0' : '1', horizon, keepsTotal(f) ? '1' : '0');
+  }
+  return args;
+}
+
 /** `member, score` pairs in score order; the value follows the last `|` when the feature has a property. */
-function decodeOccurrences(flat: readonly string[], hasProperty: boolean): Occurrence[] {
+export function decodeOccurrences(flat: readonly string[], hasProperty: boolean): Occurrence[] {
   const out: Occurrence[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const member = flat[i] as string;
@@ -101,7 +108,8 @@ function decodeOccurrences(flat: readonly string[], hasProperty: boolean): Occur
   return out;
 }
 
-function decodeTotal(totals: Readonly<Record<string, string>>, id: string): FeatureTotals {
+/** A feature's all-time total from the profile's `ftotals` hash. */
+export function decodeTotal(totals: Readonly<Record<string, string>>, id: string): FeatureTotals {
   const count = num(totals[`${id}|c`]) ?? 0;
   if (count === 0) return NO_TOTAL;
   return {

@@ -7,11 +7,12 @@ import { isOlder } from '../../src/profiles/identity-plan.ts';
 import { identifierOwner, profileKeys, tenantKeys, type ProfileKeys } from '../../src/profiles/keys.ts';
 import { MergeRunner, type MergeOutcome, type MergeRunnerOptions, type MergeStep } from '../../src/profiles/merge.redis.ts';
 import type { Applied, Merge } from '../../src/profiles/model.ts';
-import { limitArgs, parseProfilePolicies, policyFor, type IdentityLimits } from '../../src/profiles/policy.ts';
+import { limitArgs, policyFor, type IdentityLimits } from '../../src/profiles/policy.ts';
 import { applyProfileArgs, applyProfileScript, readApplyProfile, RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 import { startRedisCluster } from '../support/redis-cluster.ts';
+import { everyPolicy } from '../support/policies.ts';
 
 /*
  * The cross-slot merge protocol (notes/hashtag-design.md §3, step 5) on its own: two profiles built
@@ -37,19 +38,7 @@ t.teardown(async () => {
   await cleanupNamespace(ns2);
 });
 
-const parsed = parseProfilePolicies(JSON.stringify({
-  '*': {
-    signup: { policy: 'first' },
-    name: { policy: 'priority', priority: ['crm', 'web'] },
-    score: { policy: 'max' },
-    price: { policy: 'min' },
-    tags: { policy: 'add_to_set' },
-    visits: { policy: 'increment' },
-    computed: { spend: { sum: 'amount', event: 'Bought' }, fav: { mostFrequent: 'color' } },
-  },
-}));
-if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-const policies = parsed.policies;
+const policies = everyPolicy();
 const LIMITS: IdentityLimits = { perType: { user_id: 1 }, maxIdentifiers: 100 };
 const TTL = 3600;
 const BUCKETS = 8;

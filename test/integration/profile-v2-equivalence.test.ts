@@ -4,13 +4,14 @@ import { identifierKey, type Identifier } from '../../src/identity/identifier.ts
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import type { Json, JsonObject } from '../../src/json.ts';
 import type { Applied } from '../../src/profiles/model.ts';
-import { parseProfilePolicies, type IdentityLimits } from '../../src/profiles/policy.ts';
+import type { IdentityLimits } from '../../src/profiles/policy.ts';
 import { profileKeys } from '../../src/profiles/keys.ts';
 import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import type { ProfileStore } from '../../src/profiles/store.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 import { random } from '../support/openrtb-mutations.ts';
+import { everyPolicy } from '../support/policies.ts';
 
 /*
  * notes/hashtag-design.md §9 "Equivalence", restricted to streams that merge no profiles (step 4):
@@ -36,19 +37,7 @@ t.teardown(async () => {
   await cleanupNamespace(ns2);
 });
 
-const parsed = parseProfilePolicies(JSON.stringify({
-  '*': {
-    signup: { policy: 'first' },
-    name: { policy: 'priority', priority: ['crm', 'web'] },
-    score: { policy: 'max' },
-    price: { policy: 'min' },
-    tags: { policy: 'add_to_set' },
-    visits: { policy: 'increment' },
-    computed: { spend: { sum: 'amount', event: 'Bought' }, fav: { mostFrequent: 'color' } },
-  },
-}));
-if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-const policies = parsed.policies;
+const policies = everyPolicy();
 
 const LIMITS: readonly IdentityLimits[] = [
   { perType: { user_id: 1 }, maxIdentifiers: 100 },
