@@ -483,6 +483,8 @@ export function scanBidRequest(bytes: Uint8Array): Scanned {
     scanner.b = EMPTY;
     scanner.latin1 = '';
     scanner.mark = undefined;
+    // A deeply nested request grew the skip stack: do not keep that memory for the next one.
+    if (scanner.stack.length > 1024) scanner.stack.length = 0;
   }
 }
 
