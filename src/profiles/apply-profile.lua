@@ -24,17 +24,9 @@ local maxIds = tonumber(ARGV[9])
 local at = 10
 local function nextArg() local v = ARGV[at]; at = at + 1; return v end
 
-local seenKey, appliedKey = prefix .. 'seen', prefix .. 'applied'
-
--- Whether `member` of `:seen` has not expired (a member past its score is as good as gone).
-local function seen(member)
-  local s = redis.call('ZSCORE', seenKey, member)
-  return s ~= false and s ~= nil and tonumber(s) > now
-end
-
 -- What an applied event changed, as stored for a redelivery (§2.4).
 local function stored()
-  if seen('a|' .. mid) then
+  if isSeen('a|' .. mid) then
     local r = redis.call('HGET', appliedKey, mid)
     if r then return cjson.decode(r) end
   end
@@ -45,7 +37,7 @@ end
 -- another, or an identifier moved out by an unmerge, sends the caller elsewhere.
 if state == 'merged' then return {'moved', into} end
 if state == 'frozen' then
-  if not seen(mid) then return {'moved', into} end
+  if not isSeen(mid) then return {'moved', into} end
   local d = stored()
   return {'dup', into, redis.call('HGET', pk, 'version') or '0', d[1], d[2], d[3], {}}
 end
@@ -76,7 +68,7 @@ for _ = 1, tonumber(nextArg()) do writes[#writes + 1] = {nextArg(), nextArg()} e
 local computed = {}
 for _ = 1, tonumber(nextArg()) do computed[#computed + 1] = {nextArg(), nextArg(), nextArg()} end
 
-if seen(mid) then
+if isSeen(mid) then
   -- A redelivery: claims a crash may have interrupted are made again, for identifiers still held.
   local claim = {}
   for _, idf in ipairs(attach) do
@@ -183,22 +175,12 @@ if (not last) or tonumber(ts) > tonumber(last) then redis.call('HSET', pk, 'last
 local version = redis.call('HINCRBY', pk, 'version', 1)
 
 -- De-dup (§2.4): `:seen` holds the messageId until now + TTL and `a|<messageId>` while `:applied`
--- keeps what the event changed (a day at most); expired members go 64 at a time.
-local expired = redis.call('ZRANGEBYSCORE', seenKey, '-inf', now, 'LIMIT', 0, 64)
-if #expired > 0 then
-  for _, m in ipairs(expired) do
-    if string.sub(m, 1, 2) == 'a|' then redis.call('HDEL', appliedKey, string.sub(m, 3)) end
-  end
-  redis.call('ZREM', seenKey, unpack(expired))
-end
+-- keeps what the event changed (a day at most).
+trimSeen()
 redis.call('ZADD', seenKey, now + ttl * 1000, mid)
 if #changed > 0 or #merges > 0 or #refused > 0 then
   redis.call('HSET', appliedKey, mid, cjson.encode({changed, merges, refused}))
   redis.call('ZADD', seenKey, now + math.min(ttl, 86400) * 1000, 'a|' .. mid)
 end
--- The dedup state of a quiet profile lapses as a whole, as separate string keys would.
-local newest = redis.call('ZRANGE', seenKey, -1, -1, 'WITHSCORES')
-local keep = tonumber(newest[2]) - now
-redis.call('PEXPIRE', seenKey, keep)
-if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
+lapseSeen()
 return {'new', pid, tostring(version), changed, merges, refused, claim}

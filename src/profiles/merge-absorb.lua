@@ -109,7 +109,6 @@ end
 
 -- De-dup (§2.4): an event counted on L is never counted again on S. The later expiry wins; what an
 -- event changed (`applied`) comes with its live `a|<messageId>` member.
-local seenKey, appliedKey = prefix .. 'seen', prefix .. 'applied'
 local seen, live = list(snap.seen), {}
 local applied = snap.applied or {}
 for i = 1, #seen, 2 do
@@ -122,10 +121,7 @@ for i = 1, #seen, 2 do
 end
 if #live > 0 then
   zadd(seenKey, live)
-  local newest = redis.call('ZRANGE', seenKey, -1, -1, 'WITHSCORES')
-  local keep = tonumber(newest[2]) - now
-  redis.call('PEXPIRE', seenKey, keep)
-  if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
+  lapseSeen()
 end
 
 if mode == 'sets' then return {'sets'} end

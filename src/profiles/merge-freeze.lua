@@ -49,5 +49,5 @@ return {'frozen', cjson.encode({
   traits = hash(prefix .. 'traits'), tord = hash(prefix .. 'tord'), counts = hash(prefix .. 'counts'),
   computed = hash(prefix .. 'computed'), ftotals = hash(prefix .. 'ftotals'), features = features, fc = fc,
   fckeysPttl = redis.call('PTTL', prefix .. 'fckeys'), segs = redis.call('SMEMBERS', prefix .. 'segs'),
-  seen = redis.call('ZRANGE', prefix .. 'seen', 0, -1, 'WITHSCORES'), applied = hash(prefix .. 'applied'),
+  seen = redis.call('ZRANGE', seenKey, 0, -1, 'WITHSCORES'), applied = hash(appliedKey),
 })}

@@ -2,8 +2,9 @@
 -- profileSlotScript (profile-slot.ts) puts it in front of apply-profile.lua, merge-accept/freeze/
 -- absorb/tombstone/abort.lua and the other profile-slot scripts. KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
 -- Defines: prefix, pid, pk (the `p` hash), idsKey, nomergeKey, mergedKey, absorbingKey, now (Redis
--- time, ms), state (nil: live, 'frozen', 'merged'), into, created (nil: never born); sorted,
--- digest, list, setOf, idType, split, setValue, union.
+-- time, ms), state (nil: live, 'frozen', 'merged'), into, created (nil: never born), seenKey,
+-- appliedKey; sorted, digest, list, setOf, idType, split, setValue, union, isSeen, trimSeen,
+-- lapseSeen.
 local prefix = KEYS[1]
 local pid = string.match(prefix, ':([^:{}]+)}:$')
 local pk = prefix .. 'p'
@@ -67,4 +68,33 @@ local function union(a, b)
     end
   end
   return out
+end
+
+-- De-dup state (§2.4): `:seen` member -> when it lapses (ms), `:applied` messageId -> what the
+-- event changed (kept while its `a|<messageId>` member lives).
+local seenKey, appliedKey = prefix .. 'seen', prefix .. 'applied'
+
+-- Whether `member` of `:seen` has not lapsed (a member past its score is as good as gone).
+local function isSeen(member)
+  local s = redis.call('ZSCORE', seenKey, member)
+  return s ~= false and s ~= nil and tonumber(s) > now
+end
+
+-- Drops lapsed members of `:seen`, 64 at a time, with what `:applied` kept for their `a|` members.
+local function trimSeen()
+  local expired = redis.call('ZRANGEBYSCORE', seenKey, '-inf', now, 'LIMIT', 0, 64)
+  if #expired == 0 then return end
+  for _, m in ipairs(expired) do
+    if string.sub(m, 1, 2) == 'a|' then redis.call('HDEL', appliedKey, string.sub(m, 3)) end
+  end
+  redis.call('ZREM', seenKey, unpack(expired))
+end
+
+-- The de-dup state of a quiet profile lapses as a whole, with its newest member, as separate
+-- string keys would. Call after adding to a non-empty `:seen`.
+local function lapseSeen()
+  local newest = redis.call('ZRANGE', seenKey, -1, -1, 'WITHSCORES')
+  local keep = tonumber(newest[2]) - now
+  redis.call('PEXPIRE', seenKey, keep)
+  if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
 end

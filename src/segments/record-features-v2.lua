@@ -1,6 +1,6 @@
 -- Records one event's occurrences of the tenant's event features on one profile of the per-profile
 -- layout (notes/hashtag-design.md §6, step 7): record-features.lua in the profile's slot.
--- features-v2.redis.ts puts profile-prelude.lua in front (prefix, pk, state, into, now).
+-- features-v2.redis.ts puts profile-prelude.lua in front (prefix, pk, state, into, now, seenKey, isSeen, trimSeen, lapseSeen).
 -- Idempotent: an occurrence's member is the messageId, so a redelivery adds nothing to a zset;
 -- all-time totals are guarded by the member `f|<messageId>` of `:seen` (§2.4; score = when it
 -- lapses, now + the event de-dup TTL, as apply-profile.lua keeps `<messageId>`), which a merge
@@ -13,13 +13,10 @@
 -- merge carries it), or {'moved', into} (merged or being merged into `into`: record there).
 local mid = ARGV[1]
 local at, asOf, ttl, slack = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local seenKey, fmember = prefix .. 'seen', 'f|' .. mid
+local fmember = 'f|' .. mid
 
--- Whether the totals of this event were counted here (a member past its score is as good as gone).
-local function counted()
-  local s = redis.call('ZSCORE', seenKey, fmember)
-  return s ~= false and s ~= nil and tonumber(s) > now
-end
+-- Whether the totals of this event were counted here.
+local function counted() return isSeen(fmember) end
 
 -- The guard of §2.3/§3.3: a frozen profile takes no writes (its snapshot is being absorbed), a
 -- tombstone none at all; the caller records on `into`.
@@ -76,20 +73,9 @@ while i + 4 <= #ARGV do
 end
 
 if fresh then
-  -- `:seen` as apply-profile.lua keeps it: expired members go 64 at a time (with what `:applied`
-  -- kept for their `a|` members), and the zset lapses with its newest member.
-  local appliedKey = prefix .. 'applied'
-  local expired = redis.call('ZRANGEBYSCORE', seenKey, '-inf', now, 'LIMIT', 0, 64)
-  if #expired > 0 then
-    for _, m in ipairs(expired) do
-      if string.sub(m, 1, 2) == 'a|' then redis.call('HDEL', appliedKey, string.sub(m, 3)) end
-    end
-    redis.call('ZREM', seenKey, unpack(expired))
-  end
+  -- `:seen` as apply-profile.lua keeps it (the prelude's trimSeen and lapseSeen).
+  trimSeen()
   redis.call('ZADD', seenKey, now + ttl * 1000, fmember)
-  local newest = redis.call('ZRANGE', seenKey, -1, -1, 'WITHSCORES')
-  local keep = tonumber(newest[2]) - now
-  redis.call('PEXPIRE', seenKey, keep)
-  if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
+  lapseSeen()
 end
 return {'recorded'}
