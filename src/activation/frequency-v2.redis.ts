@@ -8,7 +8,7 @@ import { MAX_WINDOW_MS, type CapImpression } from './frequency.ts';
 import type { FrequencyStore, ImpressionRecord } from './store.ts';
 
 /*
- * Frequency capping on the per-profile layout (notes/hashtag-design.md §1, §6, step 7; not wired
+ * Frequency capping on the per-profile layout (src/profiles/per-profile-layout.md §1, §6, step 7; not wired
  * yet). A profile's impressions live in its own slot, `{<tenant>:<pid>}:fc:<scope>:<target>`
  * (listed in `:fckeys`, so a merge moves them); an identifier's in the identifier's slot,
  * `{<tenant>:i:<h8>}:fc:i:<type>:<id>:<scope>:<target>`. record-impression-v2.lua runs once per

@@ -1,5 +1,5 @@
 -- Counts one impression toward frequency caps in one slot of the per-profile layout, once per
--- impression id and slot (notes/hashtag-design.md §1, §6, step 7): record-impression.lua called
+-- impression id and slot (src/profiles/per-profile-layout.md §1, §6, step 7): record-impression.lua called
 -- once per subject, each slot with its own `fcimp:<impressionId>`. frequency-v2.redis.ts puts
 -- profile-prelude.lua in front (prefix, state, into).
 -- KEYS[1]: a profile prefix `<ns>:{<tenant>:<pid>}:` or an identifier's `<ns>:{<tenant>:i:<h8>}:`.

@@ -88,7 +88,7 @@ export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Redis key layouts (/work/notes/hashtag-design.md §1): one slot per tenant, or per profile. */
+/** Redis key layouts (src/profiles/per-profile-layout.md §1): one slot per tenant, or per profile. */
 export const REDIS_LAYOUTS = ['tenant', 'profile'] as const;
 export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
 /** Most buckets a tenant's cross-profile indexes may be split into (PULSE_REDIS_BUCKETS). */

@@ -1,4 +1,4 @@
--- Records a consent refusal on one profile of the per-profile layout (notes/hashtag-design.md §6,
+-- Records a consent refusal on one profile of the per-profile layout (src/profiles/per-profile-layout.md §6,
 -- step 7): record-refusal.lua without its identifier walk; the caller resolved the event's
 -- identifiers to this profile (R1, shared with apply-profile.lua). It creates no profile and links
 -- no identifier. The adapter puts profile-prelude.lua in front (prefix, pid, pk, state, into, created).

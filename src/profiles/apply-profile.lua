@@ -1,4 +1,4 @@
--- Applies one event to one profile of the per-profile layout (notes/hashtag-design.md §2.3), once per
+-- Applies one event to one profile of the per-profile layout (src/profiles/per-profile-layout.md §2.3), once per
 -- messageId. apply-event.lua without identity: resolving identifiers, merging and the guardrails
 -- between profiles are the processor's (identity-plan.ts); this script checks the profile's state,
 -- attaches identifiers within the profile's own limits, and applies traits, computed traits, counts.

@@ -1,4 +1,4 @@
--- M4 (notes/hashtag-design.md §3.2): points one identifier key at survivor S if it points at the
+-- M4 (src/profiles/per-profile-layout.md §3.2): points one identifier key at survivor S if it points at the
 -- loser L or at a profile L (or S) absorbed before, or at nobody (L's own claim had not been made).
 -- KEYS[1]: the identifier's owner key `<identifier tag>id:<type>:<id>`.
 -- ARGV: S, then the profiles whose ownership passes to S (L first).

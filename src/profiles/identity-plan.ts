@@ -4,7 +4,7 @@ import type { IdentityLimits } from './policy.ts';
 
 /**
  * Identity resolution planned in TypeScript: the walk of apply-event.lua (lines 239-277) over a
- * snapshot instead of live Redis, for the per-profile layout (notes/hashtag-design.md §2.2) where
+ * snapshot instead of live Redis, for the per-profile layout (src/profiles/per-profile-layout.md §2.2) where
  * resolving, merging and applying are no longer one atomic script. Pure: no Redis, no clock. The
  * plan is a hint that the per-slot scripts check again, but for the same state it makes the
  * decisions apply-event.lua makes.

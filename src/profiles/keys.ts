@@ -11,7 +11,7 @@ import { SEGMENT_ID_PATTERN } from '../segments/rule.ts';
  * once. Lua scripts receive a prefix in KEYS[] and build their keys inside; the names below match
  * theirs.
  *
- * Two layouts (/work/notes/hashtag-design.md §1, PULSE_REDIS_LAYOUT):
+ * Two layouts (src/profiles/per-profile-layout.md §1, PULSE_REDIS_LAYOUT):
  * - `tenant` (v1, what every store uses): tenantKeys, every key of a tenant under
  *   `<namespace>:{<tenant>}:`, one hash slot per tenant.
  * - `profile` (v2): profileKeys, identifierTag, bucketOf/bucketKeys and profileIdFor at the end of

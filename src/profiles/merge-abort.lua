@@ -1,4 +1,4 @@
--- Takes back a merge that did not happen (notes/hashtag-design.md §3.2, §3.5), on either side.
+-- Takes back a merge that did not happen (src/profiles/per-profile-layout.md §3.2, §3.5), on either side.
 -- KEYS[1]: the survivor S (ARGV: 'survivor', L, optionally the S:absorbing[L] entry the caller
 -- saw, so a decision taken on a stale read cannot take back a newer acceptance): unless S absorbed
 -- L already, drops S:absorbing[L] and the identifiers it reserved in S:ids (those S did not hold).

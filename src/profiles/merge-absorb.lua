@@ -1,4 +1,4 @@
--- M3 (notes/hashtag-design.md §3.2), on the survivor S = KEYS[1]: applies the snapshot of loser L
+-- M3 (src/profiles/per-profile-layout.md §3.2), on the survivor S = KEYS[1]: applies the snapshot of loser L
 -- that merge-freeze.lua returned, with apply-event.lua's merge rules (`merge`, lines 156-230).
 -- Exactly once: `S:merged` gets L in the same script, and a second absorb answers `done`. The
 -- triggering event is not applied here: the caller runs apply-profile.lua on S afterwards.

@@ -1,4 +1,4 @@
--- M1 (notes/hashtag-design.md §3.2), on the survivor S = KEYS[1]: accepts absorbing loser L, or
+-- M1 (src/profiles/per-profile-layout.md §3.2), on the survivor S = KEYS[1]: accepts absorbing loser L, or
 -- refuses. The guardrails are checked atomically here, over S's identifiers and those of L the
 -- caller read (which it also reserves in S:ids against concurrent attaches), so what was accepted
 -- cannot be broken by a write to S in between. Idempotent: the same L and identity answer `ok` again.

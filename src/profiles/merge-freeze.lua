@@ -1,4 +1,4 @@
--- M2 (notes/hashtag-design.md §3.2), on the loser L = KEYS[1]: freezes L into survivor S (writes
+-- M2 (src/profiles/per-profile-layout.md §3.2), on the loser L = KEYS[1]: freezes L into survivor S (writes
 -- addressed to L answer `moved` from now on) and returns L's whole state, which merge-absorb.lua
 -- applies to S. Idempotent: a frozen L is snapshotted again.
 -- ARGV: S, the digest merge-accept.lua answered.

@@ -1,4 +1,4 @@
--- M5 (notes/hashtag-design.md §3.2), on the loser L = KEYS[1], once S has absorbed it and its id
+-- M5 (src/profiles/per-profile-layout.md §3.2), on the loser L = KEYS[1], once S has absorbed it and its id
 -- keys point at S: deletes L's state and leaves the tombstone `p` = {state=merged, into=S, created}.
 -- ARGV: S.
 -- Returns {'first'} (this call made the tombstone) | {'again'} (it was one already) |

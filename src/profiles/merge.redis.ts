@@ -7,7 +7,7 @@ import type { Merge } from './model.ts';
 import { DEFAULT_IDENTITY_LIMITS, limitArgs, NO_POLICY, policyTable, type IdentityLimits, type TenantProfilePolicy } from './policy.ts';
 
 /*
- * The cross-slot merge protocol of the per-profile layout (notes/hashtag-design.md §3, step 5): a
+ * The cross-slot merge protocol of the per-profile layout (src/profiles/per-profile-layout.md §3, step 5): a
  * loser L is absorbed into the older survivor S in steps that each touch one slot and are each
  * idempotent, journaled so that any caller (the processor that met the link, another one that met
  * a frozen profile, the sweeper) can finish or take back a merge a crash left half done:

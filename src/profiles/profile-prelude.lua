@@ -1,4 +1,4 @@
--- Prelude of the scripts that run in one profile's slot (notes/hashtag-design.md §2.3, §3.2):
+-- Prelude of the scripts that run in one profile's slot (src/profiles/per-profile-layout.md §2.3, §3.2):
 -- profileSlotScript (profile-slot.ts) puts it in front of apply-profile.lua, merge-accept/freeze/
 -- absorb/tombstone/abort.lua and the other profile-slot scripts. KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
 -- Defines: prefix, pid, pk (the `p` hash), idsKey, nomergeKey, mergedKey, absorbingKey, now (Redis

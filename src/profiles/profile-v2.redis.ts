@@ -14,7 +14,7 @@ import {
 import type { ProfileStore } from './store.ts';
 
 /*
- * Profiles on the per-profile layout (notes/hashtag-design.md §1-2, step 4): a profile's keys share
+ * Profiles on the per-profile layout (src/profiles/per-profile-layout.md §1-2, step 4): a profile's keys share
  * the hash tag `{<tenant>:<pid>}`, identifier keys have a tag of their own, so resolving, applying
  * and claiming are separate round trips to different slots. Merges across profiles are step 5:
  * until then an event that needs one throws.

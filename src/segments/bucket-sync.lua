@@ -1,4 +1,4 @@
--- Brings one profile's entries in its bucket's cross-profile indexes (notes/hashtag-design.md §4.2:
+-- Brings one profile's entries in its bucket's cross-profile indexes (src/profiles/per-profile-layout.md §4.2:
 -- `seg:<id>:members`, `due`, and the `profiles` zset whose score is the last membership `seg_seq`
 -- applied here, or -(ms) once the profile is gone) up to the profile's membership, idempotently.
 -- KEYS[1]: the bucket prefix `<ns>:{<tenant>:s<b>}:`. ARGV: profileId, mode, then by mode:

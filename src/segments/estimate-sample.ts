@@ -1,6 +1,6 @@
 /**
  * How many of `n` draws without replacement from a population split into buckets (the per-profile
- * layout's B buckets of the profile index, notes/hashtag-design.md §4.3) fall in each bucket: a
+ * layout's B buckets of the profile index, src/profiles/per-profile-layout.md §4.3) fall in each bucket: a
  * draw of the multivariate hypergeometric distribution, so that drawing that many entries
  * uniformly without replacement from each bucket (ZRANDMEMBER with a positive count) is a uniform
  * sample without replacement of the whole population, as SRANDMEMBER over one set is today.

@@ -6,7 +6,7 @@ import { decodeOccurrences, decodeTotal, keepsTotal, NO_TOTAL, occurrenceArgs, T
 import type { FeatureEvent, FeatureStore } from './store.ts';
 
 /*
- * Features on the per-profile layout (notes/hashtag-design.md §6, step 7; not wired yet): the keys
+ * Features on the per-profile layout (src/profiles/per-profile-layout.md §6, step 7; not wired yet): the keys
  * of RedisFeatureStore under the profile's own hash tag (`{<tenant>:<pid>}:f:<featureId>`, `:fkeys`,
  * `:ftotals`), the totals guarded by `f|<messageId>` in `:seen` instead of `fdedup:<messageId>`.
  * One script call or read per profile and key: nothing here is a cross-slot pipeline, so it runs

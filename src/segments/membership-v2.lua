@@ -1,4 +1,4 @@
--- Writes a profile's segment membership in the per-profile layout (notes/hashtag-design.md §4.1):
+-- Writes a profile's segment membership in the per-profile layout (src/profiles/per-profile-layout.md §4.1):
 -- membership.lua with the same fence (the profile version the evaluation read and, at the same
 -- version, the evaluation time), in the profile's own slot. The cross-profile writes (`due`,
 -- `seg:<id>:members`) are not here: they go to the profile's bucket afterwards (bucket-sync.lua).

@@ -1,5 +1,5 @@
 -- Records one event's occurrences of the tenant's event features on one profile of the per-profile
--- layout (notes/hashtag-design.md §6, step 7): record-features.lua in the profile's slot.
+-- layout (src/profiles/per-profile-layout.md §6, step 7): record-features.lua in the profile's slot.
 -- features-v2.redis.ts puts profile-prelude.lua in front (prefix, pk, state, into, now, seenKey, isSeen, trimSeen, lapseSeen).
 -- Idempotent: an occurrence's member is the messageId, so a redelivery adds nothing to a zset;
 -- all-time totals are guarded by the member `f|<messageId>` of `:seen` (§2.4; score = when it

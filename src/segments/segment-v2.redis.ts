@@ -24,7 +24,7 @@ export type BucketOutcome = 'ok' | 'dup' | 'gap' | 'gone' | 'repaired';
 export const TOMBSTONE_MS = 3_600_000;
 
 /**
- * Segment membership in the per-profile layout (notes/hashtag-design.md §4): a profile's `segs`,
+ * Segment membership in the per-profile layout (src/profiles/per-profile-layout.md §4): a profile's `segs`,
  * `seg_seq` and `next_change` in its own slot `<ns>:{<tenant>:<pid>}:` are exact; the per-segment
  * member sets, `due` and the profile index are split into the tenant's `buckets` buckets
  * `<ns>:{<tenant>:s<b>}:` (b = bucketOf(pid)) and brought up to each profile's membership after its

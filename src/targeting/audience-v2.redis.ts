@@ -7,7 +7,7 @@ import { storedConsentOf } from './audience.redis.ts';
 import type { Audience, AudienceReader, AudienceRecord } from './store.ts';
 
 /*
- * Audience lookups on the per-profile layout (notes/hashtag-design.md §5, step 8 of §10): what
+ * Audience lookups on the per-profile layout (src/profiles/per-profile-layout.md §5, step 8 of §10): what
  * RedisAudienceReader (lookup.lua) answers, in two round trips, since a person's identifier keys,
  * profile and the tenant's segment names are in different slots:
  *

@@ -1,7 +1,7 @@
 import type { AudienceSegment } from './store.ts';
 
 /*
- * The in-process segment catalog of the per-profile layout's lookups (notes/hashtag-design.md §5):
+ * The in-process segment catalog of the per-profile layout's lookups (src/profiles/per-profile-layout.md §5):
  * a tenant's segment names (`segnames`) and taxonomy ids (`segtaxonomy`), which lookup.lua reads
  * in the tenant's slot on every call, kept here per tenant and loaded again when the tenant's
  * `catalog_v` counter (read once per tenant per tick) differs from the version loaded. Pure: the

@@ -1,4 +1,4 @@
--- The second round trip of a lookup in the per-profile layout (notes/hashtag-design.md §5): one
+-- The second round trip of a lookup in the per-profile layout (src/profiles/per-profile-layout.md §5): one
 -- profile's stored consent and segments, read in the profile's own slot. lookup.lua's per-profile
 -- part, with the reader side of the guard prelude (apply-profile.lua, §2.3):
 -- - a tombstone (`state=merged`) sends the caller to the profile it was merged into;

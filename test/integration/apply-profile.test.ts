@@ -10,7 +10,7 @@ import {
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 
-/* apply-profile.lua on its own (notes/hashtag-design.md §2.3-2.4): prelude, de-dup, birth, attach, and the same profile as apply-event.lua. */
+/* apply-profile.lua on its own (src/profiles/per-profile-layout.md §2.3-2.4): prelude, de-dup, birth, attach, and the same profile as apply-event.lua. */
 
 const ns = uniqueNamespace('applyp');
 let redis: RedisClient;

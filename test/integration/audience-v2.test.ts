@@ -20,7 +20,7 @@ import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts'
 import { startRedisCluster } from '../support/redis-cluster.ts';
 
 /*
- * notes/hashtag-design.md §5 (step 8 of §10): lookups on the per-profile layout. The same people
+ * src/profiles/per-profile-layout.md §5 (step 8 of §10): lookups on the per-profile layout. The same people
  * are built through today's store (apply-event.lua, membership.lua) and the per-profile stores in
  * one namespace (their keys differ: `{acme}` against `{acme:<pid>}`, `{acme:i:<h8>}`), sharing the
  * segment definitions, names and taxonomy under `{acme}`; both readers must answer alike, profile

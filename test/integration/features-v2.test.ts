@@ -20,7 +20,7 @@ import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts'
 import { random } from '../support/openrtb-mutations.ts';
 
 /*
- * Features on the per-profile layout (notes/hashtag-design.md §6, step 7): FeatureStoreV2 must
+ * Features on the per-profile layout (src/profiles/per-profile-layout.md §6, step 7): FeatureStoreV2 must
  * answer what today's RedisFeatureStore answers for the same event sequences (windows, totals,
  * redeliveries), keep its de-duplication in `:seen`, and follow `moved` from a profile that is
  * being or was merged away. Also record-refusal-v2.lua, the other profile-slot script of step 7.

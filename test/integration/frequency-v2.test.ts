@@ -15,7 +15,7 @@ import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts'
 import { random } from '../support/openrtb-mutations.ts';
 
 /*
- * Frequency capping on the per-profile layout (notes/hashtag-design.md §6, step 7):
+ * Frequency capping on the per-profile layout (src/profiles/per-profile-layout.md §6, step 7):
  * FrequencyStoreV2 must count and read what today's RedisFrequencyStore counts and reads for the
  * same impression reports (caps per campaign and creative, per channel and across channels, each
  * impression id once), with one script call per subject slot, and follow `moved` from a profile

@@ -15,7 +15,7 @@ import { startRedisCluster } from '../support/redis-cluster.ts';
 import { everyPolicy } from '../support/policies.ts';
 
 /*
- * The cross-slot merge protocol (notes/hashtag-design.md §3, step 5) on its own: two profiles built
+ * The cross-slot merge protocol (src/profiles/per-profile-layout.md §3, step 5) on its own: two profiles built
  * by the per-profile store are merged by MergeRunner, and the survivor must hold what today's store
  * (apply-event.lua, which merges in one atomic script) holds after the same events. Then: each step
  * run twice, a crash after each step with completeMerge (and the event redelivered) after it, two

@@ -14,7 +14,7 @@ import { random } from '../support/openrtb-mutations.ts';
 import { everyPolicy } from '../support/policies.ts';
 
 /*
- * notes/hashtag-design.md §9 "Equivalence", restricted to streams that merge no profiles (step 4):
+ * src/profiles/per-profile-layout.md §9 "Equivalence", restricted to streams that merge no profiles (step 4):
  * the same random event streams through today's store (apply-event.lua, one slot per tenant) and
  * the per-profile store give the same profiles, answers and refusals, profile ids aside.
  *

@@ -10,7 +10,7 @@ import { dueOf, segMembers, segSize } from '../support/keys.ts';
 import { random } from '../support/openrtb-mutations.ts';
 
 /*
- * notes/hashtag-design.md §4 (step 6 of §10): membership in the per-profile layout, with the
+ * src/profiles/per-profile-layout.md §4 (step 6 of §10): membership in the per-profile layout, with the
  * per-segment sets, `due` and the profile index split into B = 8 buckets, against today's store.
  * Both layouts live in the same namespace (their keys differ: `{acme}` against `{acme:<pid>}` and
  * `{acme:s<b>}`), so the segment definitions are shared.

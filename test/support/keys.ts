@@ -3,7 +3,7 @@ import { tenantKeys } from '../../src/profiles/keys.ts';
 
 /*
  * Reads of Redis state that tests assert on, for the families whose layout is going to change
- * (/work/notes/hashtag-design.md §1: per-segment members and `due` are split into buckets):
+ * (src/profiles/per-profile-layout.md §1: per-segment members and `due` are split into buckets):
  * tests call these instead of naming the keys, so a new layout changes this file, not assertions.
  */
 
