@@ -277,7 +277,7 @@ export function bucketKeys(namespace: string, tenant: string, bucket: number): B
 
 /**
  * v2: the id of the profile an event creates, derived from the event so a redelivery rebuilds the
- * same one (hashtag-design.md §2.2): the first 16 bytes of SHA-256(tenant ‖ 0x00 ‖ messageId) laid
+ * same one (per-profile-layout.md §2.2): the first 16 bytes of SHA-256(tenant ‖ 0x00 ‖ messageId) laid
  * out as a version-8 UUID (RFC 9562 §5.8: version nibble 8, variant bits 10), lowercase. The
  * tenant cannot contain 0x00, so no two (tenant, messageId) pairs hash the same input.
  */
