@@ -51,8 +51,8 @@ export interface ActivationContext {
   readonly redis: RedisClient;
   readonly pids: Readonly<Record<string, number | 'self' | undefined>>;
   readonly plan: ActivationPlan;
-  /** With `--cpu-prof`: samples this process (the bench Pulse) during Pulse's first EnrichBidRequest maximum. */
-  readonly profiler?: { start(): Promise<void>; stop(label: string): Promise<void> } | undefined;
+  /** With `--cpu-prof`: the api Pulse under test runs with V8's `--cpu-prof` (its profile lands in `tmp`). */
+  readonly cpuProfile?: boolean;
 }
 
 export interface HandlerTime {
@@ -191,19 +191,33 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A second Pulse (role api, near-cache off) in a child process on the bench namespace. */
-async function startCacheOffPulse(ctx: ActivationContext): Promise<{ grpcPort: number; pid: number; scrape: () => Promise<Metrics>; stop: () => Promise<void> }> {
+/** A Pulse of its own (role api) in a child process. */
+export interface ApiPulse {
+  readonly grpcPort: number;
+  readonly pid: number;
+  scrape(): Promise<Metrics>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `pulse start --role api` on the bench namespace in a child process: what a deployment's API tier
+ * runs, away from the bench's own heap and from the bench Pulse's processor and warehouse. With
+ * `nearCache: false` every lookup reads Redis. With `cpuProfileDir`, V8 writes the child's profile
+ * there when it stops.
+ */
+async function startApiPulse(ctx: ActivationContext, o: { label: string; nearCache: boolean; cpuProfileDir?: string | undefined }): Promise<ApiPulse> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const env = {
     ...process.env,
-    PULSE_NAMESPACE: ctx.pulse.namespace, PULSE_DATA_DIR: join(ctx.tmp, 'data-cache-off'), PULSE_HOST: HOST,
+    PULSE_NAMESPACE: ctx.pulse.namespace, PULSE_DATA_DIR: join(ctx.tmp, `data-${o.label}`), PULSE_HOST: HOST,
     PULSE_GRPC_PORT: String(grpcPort), PULSE_HTTP_PORT: String(httpPort), PULSE_NATS_URL: NATS_URL, PULSE_REDIS_URL: REDIS_URL,
-    PULSE_LOG_LEVEL: 'warn', PULSE_NEAR_CACHE_ENTRIES: '0',
+    PULSE_LOG_LEVEL: 'warn', ...(o.nearCache ? {} : { PULSE_NEAR_CACHE_ENTRIES: '0' }),
     PULSE_API_KEYS: JSON.stringify([{ key: ctx.pulse.apiKey, tenant: 'bench', scopes: ['*'] }]),
   };
-  const child = spawn(process.execPath, [...NODE_FLAGS, join(ctx.root, 'bin', 'pulse.mjs'), 'start', '--role', 'api'], { cwd: ctx.root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`, `--cpu-prof-name=${o.label}.cpuprofile`];
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...profile, join(ctx.root, 'bin', 'pulse.mjs'), 'start', '--role', 'api'], { cwd: ctx.root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.pid === undefined) throw new Error('cache-off Pulse has no pid');
+  if (child.pid === undefined) throw new Error(`${o.label} Pulse has no pid`);
   const url = `http://${HOST}:${httpPort}/metrics`;
   const scrape = async () => {
     const res = await fetch(url);
@@ -216,7 +230,7 @@ async function startCacheOffPulse(ctx: ActivationContext): Promise<{ grpcPort: n
   };
   const deadline = performance.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`cache-off Pulse exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${o.label} Pulse exited with ${child.exitCode}`);
     try {
       await scrape();
       await getAudience(grpcPort, ctx.pulse.apiKey, [{ type: 'user_id', id: KNOWN_USER }]);
@@ -224,7 +238,7 @@ async function startCacheOffPulse(ctx: ActivationContext): Promise<{ grpcPort: n
     } catch {
       if (performance.now() > deadline) {
         await stop();
-        throw new Error('cache-off Pulse did not come up in 60 s');
+        throw new Error(`${o.label} Pulse did not come up in 60 s`);
       }
       await sleep(250);
     }
@@ -264,23 +278,37 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
   const unaryRuns: UnaryRun[] = [];
   const batchRuns: BatchRun[] = [];
   let empty: EmptyServer | undefined;
+  let api: ApiPulse | undefined;
   let cacheOffError: string | undefined;
+  // Pulse's histogram counts every call, h2load's own warm-up included: a Pulse started a moment
+  // ago first serves a few seconds of calls that are not counted, so its rows are the steady state
+  // (its first calls load the scripts and compile the hot path).
+  const warmUp = (p: ApiPulse, method: UnaryRun['method'], label: string) => runH2load({
+    port: p.grpcPort, path: method === 'EnrichBidRequest' ? ENRICH : GET_AUDIENCE, bodyFile: method === 'EnrichBidRequest' ? enrichBody : audienceBody,
+    headers: ['content-type: application/grpc', 'te: trailers', `authorization: Bearer ${pulse.apiKey}`],
+    clients: 1, streams: 1, durationSeconds: h.serialSeconds, warmupSeconds: 0,
+    logFile: join(ctx.tmp, `h2load-${method}-${label}-warm-up.log`), serverPid: p.pid, otherPids: {},
+  });
   try {
     empty = await startEmptyServer(ctx.root, 'empty-targeting-server.ts');
     const e = empty;
     const emptyCheck = await enrichOnce(e.port, undefined, json);
     if (emptyCheck.enriched || emptyCheck.openrtbJson.byteLength !== 0) throw new Error('the empty handler returned something');
+    // The Pulse under test: `pulse start --role api` in a process of its own, as the empty handler is.
+    api = await startApiPulse(ctx, { label: 'api', nearCache: true, cpuProfileDir: ctx.cpuProfile === true ? ctx.tmp : undefined });
+    const apiCheck = await enrichOnce(api.grpcPort, pulse.apiKey, json);
+    if (!apiCheck.enriched || apiCheck.openrtbJson.byteLength !== enriched.openrtbJson.byteLength) throw new Error('the api Pulse did not enrich the request as the bench Pulse did');
+    await warmUp(api, 'EnrichBidRequest', 'api');
 
     type Target = { name: UnaryRun['server']; port: number; apiKey?: string; pid: number | 'self'; scrape?: () => Promise<Metrics> };
+    const a = api;
     const targets: Record<'empty' | 'pulse', Target> = {
       empty: { name: 'empty', port: e.port, pid: e.pid },
-      pulse: { name: 'pulse', port: pulse.grpcPort, apiKey: pulse.apiKey, pid: 'self', scrape: () => pulse.scrape() },
+      pulse: { name: 'pulse', port: a.grpcPort, apiKey: pulse.apiKey, pid: a.pid, scrape: () => a.scrape() },
     };
     const unary = async (t: Target, method: UnaryRun['method'], mode: UnaryRun['mode'], attempt: number, rpsPerClient?: number): Promise<UnaryRun> => {
       const serial = mode === 'serial';
       const before = t.scrape === undefined ? undefined : await t.scrape();
-      const profile = ctx.profiler !== undefined && t.name === 'pulse' && method === 'EnrichBidRequest' && mode === 'max' && attempt === 0;
-      if (profile) await ctx.profiler?.start();
       const result = await runH2load({
         port: t.port, path: method === 'EnrichBidRequest' ? ENRICH : GET_AUDIENCE, bodyFile: method === 'EnrichBidRequest' ? enrichBody : audienceBody,
         headers: ['content-type: application/grpc', 'te: trailers', ...(t.apiKey === undefined ? [] : [`authorization: Bearer ${t.apiKey}`])],
@@ -291,7 +319,6 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
         serverPid: t.pid,
         otherPids: { 'redis-server': ctx.pids['redis-server'], 'nats-server': ctx.pids['nats-server'], ...(t.pid === 'self' ? {} : { 'node (bench + idle Pulse)': 'self' as const }) },
       });
-      if (profile) await ctx.profiler?.stop('enrich-bid-request-max');
       if (result.status2xx === 0 || result.statusOther > 0 || result.errored > 0) {
         throw new Error(`h2load ${method} ${t.name} ${mode}: ${result.status2xx} 2xx, ${result.statusOther} other statuses, ${result.errored} errored`);
       }
@@ -360,21 +387,13 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
     }
 
     // 3. Time inside Pulse for GetAudience: near-cache, then Redis (near-cache off) -----------
-    log(`  GetAudience time inside Pulse: h2load serial (-c 1 -m 1, ${h.serialSeconds} s), near-cache on (bench Pulse) and off (a second Pulse, role api)`);
+    log(`  GetAudience time inside Pulse: h2load serial (-c 1 -m 1, ${h.serialSeconds} s), near-cache on (the api Pulse) and off (another Pulse, role api)`);
     await unary(targets.pulse, 'GetAudience', 'serial', 0);
     if (plan.cacheOff) {
-      let off: Awaited<ReturnType<typeof startCacheOffPulse>> | undefined;
+      let off: ApiPulse | undefined;
       try {
-        off = await startCacheOffPulse(ctx);
-        // Pulse's histogram counts every call, h2load's own warm-up included: a Pulse started a
-        // moment ago first serves a few seconds of calls that are not counted, so the row is the
-        // steady state (its first calls load the script and compile the hot path).
-        await runH2load({
-          port: off.grpcPort, path: GET_AUDIENCE, bodyFile: audienceBody,
-          headers: ['content-type: application/grpc', 'te: trailers', `authorization: Bearer ${pulse.apiKey}`],
-          clients: 1, streams: 1, durationSeconds: h.serialSeconds, warmupSeconds: 0,
-          logFile: join(ctx.tmp, 'h2load-GetAudience-cache-off-warm-up.log'), serverPid: off.pid, otherPids: {},
-        });
+        off = await startApiPulse(ctx, { label: 'cache-off', nearCache: false });
+        await warmUp(off, 'GetAudience', 'cache-off');
         await unary({ name: 'pulse (near-cache off)', port: off.grpcPort, apiKey: pulse.apiKey, pid: off.pid, scrape: off.scrape }, 'GetAudience', 'serial', 0);
       } catch (err) {
         cacheOffError = err instanceof Error ? err.message : String(err);
@@ -386,6 +405,8 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
     return report({ json, requestBytes, enrichedBytes: enriched.openrtbJson.byteLength, fixedRate, unaryRuns, batchRuns, plan, cacheOffError });
   } finally {
     await empty?.stop();
+    await api?.stop();
+    if (api !== undefined && ctx.cpuProfile === true) log(`  CPU profile of the api Pulse: ${join(ctx.tmp, 'api.cpuprofile')}`);
   }
 }
 
@@ -435,6 +456,8 @@ function report(o: {
   const notes: string[] = [];
   const pm = unary('pulse', 'EnrichBidRequest', 'max');
   const pf = unary('pulse', 'EnrichBidRequest', 'fixed');
+  notes.push('The Pulse under test in this phase is `pulse start --role api` in a process of its own (as the empty handler is), on the bench namespace, with the near-cache on; it serves '
+    + `${o.plan.h2load.serialSeconds} s of uncounted serial EnrichBidRequest calls before the first counted run (its histogram would otherwise count its first, cold calls). The bench process, which holds the bench Pulse's processor and warehouse, stays idle meanwhile.`);
   notes.push(`EnrichBidRequest: test/fixtures/openrtb/${FIXTURE} (${o.json.byteLength} bytes of JSON, 2 imps, 6 user.eids, publisher user.data), its LiveRamp id linked to ${KNOWN_USER} (member of every bench segment) by one identify event with context.externalIds before the runs; `
     + `Pulse answers ${o.enrichedBytes} bytes (user.data and imp[].ext.data.pulse_segs added), the empty handler an empty message. h2load ${h.clients} connections x ${h.streams} streams, best of ${o.plan.attempts} alternating runs; `
     + `the fixed rate ${o.fixedRate} calls/s is half the empty handler's maximum. Every response was HTTP 2xx and Pulse's pulse_grpc_handler_seconds counted every call OK.`
@@ -447,8 +470,8 @@ function report(o: {
       + `${pb.handler === undefined ? '' : `, inside Pulse per message mean ${pb.handler.meanMs} ms (p99 ≈${pb.handler.p99Ms} ms)`}${pb.perLookup === undefined ? '' : `, per lookup mean ${round(pb.perLookup.meanMs * 1000, 2)} µs`}; `
       + `CPU s ${JSON.stringify(pb.cpuSeconds)}${eb === undefined ? '' : ` (empty: ${JSON.stringify(eb.cpuSeconds)})`}.`);
   }
-  notes.push(`Time inside Pulse (pulse_grpc_handler_seconds, handler entry to response; p50/p99 estimated from its buckets 50/100/200/500 µs, 1/2/5/10 ms...) for GetAudience of ${KNOWN_USER} under h2load -c 1 -m 1: the bench Pulse (near-cache on, the entry cached)`
-    + `${o.cacheOffError === undefined ? ` and a second Pulse (role api, PULSE_NEAR_CACHE_ENTRIES=0, child process: every call reads Redis; measured after ${o.plan.h2load.serialSeconds} s of uncounted serial calls, as Pulse's histogram would otherwise count its first, cold calls)` : ` (the near-cache-off Pulse failed: ${o.cacheOffError})`}.`);
+  notes.push(`Time inside Pulse (pulse_grpc_handler_seconds, handler entry to response; p50/p99 estimated from its buckets 50/100/200/500 µs, 1/2/5/10 ms...) for GetAudience of ${KNOWN_USER} under h2load -c 1 -m 1: the api Pulse (near-cache on, the entry cached)`
+    + `${o.cacheOffError === undefined ? ` and another Pulse (role api, PULSE_NEAR_CACHE_ENTRIES=0, child process: every call reads Redis; also measured after ${o.plan.h2load.serialSeconds} s of uncounted serial calls)` : ` (the near-cache-off Pulse failed: ${o.cacheOffError})`}.`);
   return {
     fixture: FIXTURE, requestBytes: o.requestBytes, enrichedResponseBytes: o.enrichedBytes, fixedRate: o.fixedRate, unary: o.unaryRuns, batch: o.batchRuns, batchPlan: b,
     ...(o.cacheOffError === undefined ? {} : { cacheOffError: o.cacheOffError }), rows, notes,

@@ -320,7 +320,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       log('\n[5b/7] Activation: EnrichBidRequest and BatchGetAudience vs an empty grpc-js handler (child process)');
       out.activation = await activationBench({
         root: ROOT, tmp, pulse: bp, nc: natsConn, redis: redisConn, pids,
-        profiler: profiler === undefined ? undefined : { start: () => profiler.start(), stop: async (label) => { profiles[label] = await profiler.stop(label, ROOT); } },
+        cpuProfile: profiler !== undefined,
         plan: {
           h2load: plan.h2load, attempts: quick ? 1 : ATTEMPTS, users: plan.ingest.users, cacheOff: true,
           batch: quick ? { seconds: 3, warmupSeconds: 1, lookups: 500, inFlight: 4 } : { seconds: 10, warmupSeconds: 2, lookups: 500, inFlight: 4 },
