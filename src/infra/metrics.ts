@@ -15,6 +15,10 @@ export interface Metrics {
   readonly connectorRows: Counter<'connector' | 'result'>;
   readonly connectorRuns: Counter<'connector' | 'outcome'>;
   readonly connectorLastSuccess: Gauge<'connector'>;
+  /** Journaled merges/unmerges the segment clock's sweeper dealt with, by outcome (finished, aborted, failed). */
+  readonly mergeSweeps: Counter<'outcome'>;
+  /** Journal entries older than the lease the last sweep left unfinished (§7: alert when it stays above 0). */
+  readonly mergeJobsPending: Gauge;
 }
 
 /** Creates the registry with process metrics and Pulse's own. */
@@ -44,6 +48,13 @@ export function createMetrics(): Metrics {
     connectorRows: new Counter({ name: 'pulse_connector_rows_total', help: 'Partner records read by connectors, by result (accepted, rejected).', labelNames: ['connector', 'result'], registers: [registry] }),
     connectorRuns: new Counter({ name: 'pulse_connector_runs_total', help: 'Connector runs, by outcome (success, partial, failed, aborted).', labelNames: ['connector', 'outcome'], registers: [registry] }),
     connectorLastSuccess: new Gauge({ name: 'pulse_connector_last_success_timestamp_seconds', help: 'When each connector last finished a run without error (Unix time).', labelNames: ['connector'], registers: [registry] }),
+    mergeSweeps: new Counter({
+      name: 'pulse_merge_sweeps_total', help: 'Half-done merges and unmerges found by the sweeper, by outcome (finished, aborted; failed: a tenant\'s sweep threw).',
+      labelNames: ['outcome'], registers: [registry],
+    }),
+    mergeJobsPending: new Gauge({
+      name: 'pulse_merge_jobs_pending', help: 'Merge/unmerge journal entries older than the lease that the last sweep pass left unfinished, over all tenants.', registers: [registry],
+    }),
   };
 }
 
