@@ -393,8 +393,9 @@ export async function activationBench(ctx: ActivationContext): Promise<Activatio
       let off: ApiPulse | undefined;
       try {
         off = await startApiPulse(ctx, { label: 'cache-off', nearCache: false });
-        await warmUp(off, 'GetAudience', 'cache-off');
-        await unary({ name: 'pulse (near-cache off)', port: off.grpcPort, apiKey: pulse.apiKey, pid: off.pid, scrape: off.scrape }, 'GetAudience', 'serial', 0);
+        const o = off;
+        await warmUp(o, 'GetAudience', 'cache-off');
+        await unary({ name: 'pulse (near-cache off)', port: o.grpcPort, apiKey: pulse.apiKey, pid: o.pid, scrape: () => o.scrape() }, 'GetAudience', 'serial', 0);
       } catch (err) {
         cacheOffError = err instanceof Error ? err.message : String(err);
         log(`  near-cache off run skipped: ${cacheOffError}`);
