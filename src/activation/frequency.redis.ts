@@ -1,5 +1,6 @@
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { frequencySuffix, tenantKeys } from '../profiles/keys.ts';
+import { throwIfPaused } from '../profiles/layout.redis.ts';
 import { MAX_WINDOW_MS, type CapImpression, type FrequencyCap } from './frequency.ts';
 import type { FrequencyStore, ImpressionRecord } from './store.ts';
 
@@ -43,7 +44,7 @@ export class RedisFrequencyStore implements FrequencyStore {
       const zsets = r.subjects.flatMap((s) => r.targets.map((t) => frequencySuffix(s, t)));
       this.#record.queue(pipeline, [prefix], [r.impressionId, r.at, `${r.channel}|${r.impressionId}`, MAX_WINDOW_MS, now - MAX_WINDOW_MS, ...zsets]);
     }
-    return (await execPipeline(pipeline)).map((v) => v === 1);
+    return throwIfPaused(tenant, await execPipeline(pipeline)).map((v) => v === 1);
   }
 
   async impressions(tenant: string, subjects: readonly string[], targets: readonly string[], since: number): Promise<Map<string, CapImpression[]>> {

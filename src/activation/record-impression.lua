@@ -3,6 +3,8 @@
 -- ARGV: impressionId, at (ms), member (`<channel>|<impressionId>`), keepMs, trimBelow (ms),
 --       then the zset suffixes `fc:<subject>:<scope>:<target>` to add the impression to.
 -- Returns 1 when counted now, 0 when the impression id was counted before.
+-- Paused while the tenant's Redis layout is migrated, and for good once it is (per-profile-layout.md §8).
+local layoutMark = redis.call('HMGET', KEYS[1] .. 'layout', 'version', 'state') if layoutMark[1] == '2' or layoutMark[2] == 'migrating' then return {'paused'} end
 local prefix = KEYS[1]
 local keep = ARGV[4]
 if not redis.call('SET', prefix .. 'fcimp:' .. ARGV[1], '1', 'NX', 'PX', keep) then return 0 end

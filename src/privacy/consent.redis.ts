@@ -2,6 +2,7 @@ import { CONSENT_TRAIT } from '../collection/normalize.ts';
 import { identifierKey } from '../identity/identifier.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantPrefix } from '../profiles/keys.ts';
+import { throwIfPaused } from '../profiles/layout.redis.ts';
 import { byPriority, orderToken } from '../profiles/model.ts';
 import type { ConsentRefusal, ConsentStore } from './store.ts';
 
@@ -25,7 +26,7 @@ export class RedisConsentStore implements ConsentStore {
       const ids = byPriority(r.event.identifiers).map(identifierKey);
       this.#record.queue(pipeline, [prefix], [orderToken(r.event), CONSENT_TRAIT, JSON.stringify(r.record), ids.length, ...ids]);
     }
-    const results = (await execPipeline(pipeline)) as ([string, number] | null)[];
+    const results = throwIfPaused(tenant, await execPipeline(pipeline)) as ([string, number] | null)[];
     const found = results.filter((r) => r !== null);
     return { found: found.length, changed: [...new Set(found.filter(([, changed]) => changed === 1).map(([pid]) => pid))] };
   }

@@ -4,6 +4,8 @@
 -- ARGV: order token (as apply-event.lua), trait name, consent JSON, n identifiers, n x `type:id`.
 -- Returns {profile id, 1 when the stored consent changed else 0}, or false when no profile has
 -- any of the identifiers.
+-- Paused while the tenant's Redis layout is migrated, and for good once it is (per-profile-layout.md §8).
+local layoutMark = redis.call('HMGET', KEYS[1] .. 'layout', 'version', 'state') if layoutMark[1] == '2' or layoutMark[2] == 'migrating' then return {'paused'} end
 local prefix = KEYS[1]
 local order, name, value = ARGV[1], ARGV[2], ARGV[3]
 local nIds = tonumber(ARGV[4])

@@ -7,6 +7,8 @@
 --       sources joined by '\n'), n identifiers, n x `type:id` (highest priority first),
 --       n trait writes, n x (trait, encoded value), n computed writes, n x (kind, name, value).
 -- Returns {'new'|'dup', profileId, version, {trait, value}..., {survivor, merged, ids}..., {reason, identifier, other}...}.
+-- Paused while the tenant's Redis layout is migrated, and for good once it is (per-profile-layout.md §8).
+local layoutMark = redis.call('HMGET', KEYS[1] .. 'layout', 'version', 'state') if layoutMark[1] == '2' or layoutMark[2] == 'migrating' then return {'paused'} end
 local prefix = KEYS[1]
 local mid, order, ts, newPid, ttl, countName, source = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local maxIds = tonumber(ARGV[8])

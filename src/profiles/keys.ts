@@ -171,6 +171,8 @@ export class TenantKeys {
   get profiles(): string { return `${this.prefix}profiles`; }
   /** `merges:refused`: refused merges, newest first (a list). */
   get refusedMerges(): string { return `${this.prefix}merges:refused`; }
+  /** `layout`: the tenant's Redis layout marker (a hash: layout, version, buckets, state; per-profile-layout.md §8). */
+  get layout(): string { return `${this.prefix}layout`; }
 
   /** `sharing`: partner id -> sharing agreement JSON. */
   get sharing(): string { return `${this.prefix}sharing`; }
@@ -265,6 +267,8 @@ class BucketKeys {
   get due(): string { return `${this.prefix}due`; }
   /** `profiles`: the bucket's part of the profile index. */
   get profiles(): string { return `${this.prefix}profiles`; }
+  /** `jobs`: the journal of merges (`m|L|S|mid`) and unmerges (`u|P|newPid`) whose profile is in the bucket, scored by start ms. */
+  get jobs(): string { return `${this.prefix}jobs`; }
 }
 
 export type { BucketKeys };

@@ -5,6 +5,7 @@ import type { Json, JsonObject } from '../json.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { tenantKeys, tenantPrefix } from './keys.ts';
+import { throwIfPaused } from './layout.redis.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
   computedWrites, decodeComputed, decodeCounts, decodeTraits, DEFAULT_IDENTITY_LIMITS, eventSource, limitArgs, policyFor, policyTable, traitWrites,
@@ -47,7 +48,7 @@ export class RedisProfileStore implements ProfileStore {
         ...this.#limits, ...table, ids.length, ...ids, writes.length / 2, ...writes, computed.length / 3, ...computed,
       ]);
     }
-    const results = await execPipeline(pipeline);
+    const results = throwIfPaused(tenant, await execPipeline(pipeline));
     return results.map((r) => {
       const [status, profileId, version, changed, merges, refused] = r as [string, string, string, [string, string][], [string, string, string][], [string, string, string][]];
       return {

@@ -8,6 +8,8 @@
 --       of side B, now ms, consent trait name, n split identifiers, n x `type:id`,
 --       n merged-away ids to point at the new profile, n x id.
 -- Returns {'ok', versionA, versionB} | {'changed', version} | {'merged', into} | {'moved', identifier} | {'exists'}.
+-- Paused while the tenant's Redis layout is migrated, and for good once it is (per-profile-layout.md §8).
+local layoutMark = redis.call('HMGET', KEYS[1] .. 'layout', 'version', 'state') if layoutMark[1] == '2' or layoutMark[2] == 'migrating' then return {'paused'} end
 local real, scratch = KEYS[1], KEYS[2]
 local pid, expected, newPid, sa, sb, now, consentName = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local at = 8

@@ -5,6 +5,7 @@ import { defineScript, execPipeline, type RedisClient, type Script } from '../in
 import { RedisFeatureStore } from '../segments/features.redis.ts';
 import type { EventFeature } from '../segments/features.ts';
 import { tenantKeys, type ProfileKeys, type TenantKeys } from './keys.ts';
+import { throwIfPaused } from './layout.redis.ts';
 import { counterName } from './model.ts';
 import type { IdentityLimits, ProfilePolicies } from './policy.ts';
 import { RedisProfileStore } from './profile.redis.ts';
@@ -138,7 +139,7 @@ class RedisScratch implements UnmergeScratch {
   }
 
   async swap(req: SwapRequest): Promise<SwapOutcome> {
-    const r = (await this.#swap.run([this.#real.prefix, this.#keys.prefix], [
+    const r = throwIfPaused(this.#tenant, await this.#swap.run([this.#real.prefix, this.#keys.prefix], [
       req.profileId, String(req.expectedVersion), req.newProfileId, this.#sides.get('a') ?? '', this.#sides.get('b') ?? '', req.now, req.consentTrait,
       req.split.length, ...req.split, req.repoint.length, ...req.repoint,
     ])) as string[];

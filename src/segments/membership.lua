@@ -5,6 +5,8 @@
 -- ('none'|'lower'|'set'), next change ms ('' = none), definitions fingerprint ('' = partial
 -- evaluation), then segmentId / '1'|'0' pairs.
 -- Returns the changes as a flat list: 'enter'|'exit', segmentId, ...
+-- Paused while the tenant's Redis layout is migrated, and for good once it is (per-profile-layout.md §8).
+local layoutMark = redis.call('HMGET', KEYS[1] .. 'layout', 'version', 'state') if layoutMark[1] == '2' or layoutMark[2] == 'migrating' then return {'paused'} end
 local prefix = KEYS[1]
 local pid, version, at = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local schedule, nextChange, defs = ARGV[4], ARGV[5], ARGV[6]

@@ -2,6 +2,7 @@ import { TENANT_PATTERN } from '../auth/keys.ts';
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { tenantKeys, tenantsKey } from '../profiles/keys.ts';
+import { throwIfPaused } from '../profiles/layout.redis.ts';
 import type { SegmentDefinition } from './model.ts';
 import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
 
@@ -55,7 +56,7 @@ export class RedisSegmentStore implements SegmentStore {
   async writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
     const { prefix } = tenantKeys(this.#namespace, tenant);
     const args = membership.flatMap(([id, inside]) => [id, inside ? '1' : '0']);
-    const flat = (await this.#membership.run([prefix], [
+    const flat = throwIfPaused(tenant, await this.#membership.run([prefix], [
       profileId, version, write?.at ?? 0, write?.schedule ?? 'none', write?.nextChange ?? '', write?.definitions ?? '', ...args,
     ])) as string[];
     const changes: MembershipChange[] = [];
