@@ -188,11 +188,11 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       const audit = sharingAudit(warehouse, config.namespace);
       const announce = natsSharingChanges(nc, config.namespace);
       const loader = new RuleFactsLoader({
-        profiles, definitions: segmentDefinitions, history: new ClickHouseEventHistory(warehouse, config.namespace),
+        profiles, index: segmentDefinitions, history: new ClickHouseEventHistory(warehouse, config.namespace),
         keptFeatures: (tenant, pids, needed, now) => features.read(tenant, pids, needed, now),
       });
       const backfills = new Backfills({
-        definitions: segmentDefinitions, segments, loader, publishChanges: natsSegmentChanges(nc, config.namespace), history: membershipHistory,
+        definitions: segmentDefinitions, index: segmentDefinitions, segments, loader, publishChanges: natsSegmentChanges(nc, config.namespace), history: membershipHistory,
         seedFeatures: (tenant, events, needed, now) => features.record(tenant, events, needed, now), log: log.child({ component: 'backfill' }), batchSize: 500,
       });
       closers.push(() => backfills.stop());
@@ -220,7 +220,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
           handlers: sharingHandlers(ctx, { store: sharing, record: async (c) => { await audit(c); await announce(c); }, taxonomyChanged: natsTaxonomyChanges(nc, config.namespace) }),
         },
         { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles, publisher, unmerger) },
-        { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
+        { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, index: segmentDefinitions, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
         { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher, config.normalize) },
         { name: 'pulse.v1.OutcomeService', definition: pkg.pulse.v1.OutcomeService.service, handlers: outcomeHandlers(ctx, activation) },
         { name: 'pulse.v1.FrequencyService', definition: pkg.pulse.v1.FrequencyService.service, handlers: frequencyHandlers(ctx, activation) },

@@ -7,7 +7,7 @@ import { features, type EventFeature, type FeatureData } from './features.ts';
 import { evaluateAndSchedule } from './model.ts';
 import type { FactsInput, Rule } from './rule.ts';
 import { parseRuleSource } from './rule-text.ts';
-import type { MembershipChange, MembershipHistory, SegmentStore } from './store.ts';
+import type { MembershipChange, MembershipHistory, ProfileIndex, SegmentStore } from './store.ts';
 
 /** Facts of profiles for evaluating one rule, with the profile version they were read at. */
 export type LoadedFacts = Map<string, { facts: FactsInput; version: number }>;
@@ -21,7 +21,7 @@ export interface Loaded {
 /** Where the loader reads from. */
 export interface RuleFactsSources {
   readonly profiles: Pick<ProfileStore, 'facts'>;
-  readonly definitions: Pick<RedisSegmentDefinitions, 'signals'>;
+  readonly index: Pick<ProfileIndex, 'signals'>;
   readonly history: ClickHouseEventHistory;
   /** Event features the real-time side keeps in Redis (absent: only the warehouse's history is read). */
   readonly keptFeatures?: ((tenant: string, profileIds: readonly string[], features: readonly EventFeature[], now: number) => Promise<ReadonlyMap<string, ReadonlyMap<string, FeatureData>>>) | undefined;
@@ -43,11 +43,11 @@ export class RuleFactsLoader {
   }
 
   async load(tenant: string, profileIds: readonly string[], rule: Rule, now: number): Promise<Loaded> {
-    const { profiles, definitions, history, keptFeatures } = this.#sources;
+    const { profiles, index, history, keptFeatures } = this.#sources;
     const needed = features(rule);
     const [base, signals, kept, past] = await Promise.all([
       profiles.facts(tenant, profileIds),
-      definitions.signals(tenant, profileIds),
+      index.signals(tenant, profileIds),
       keptFeatures === undefined || needed.length === 0 ? Promise.resolve(undefined) : keptFeatures(tenant, profileIds, needed, now),
       needed.length === 0 ? Promise.resolve(undefined) : history.read(tenant, profileIds, needed, now),
     ] as const);
@@ -81,6 +81,8 @@ function seen(d: FeatureData, horizonMs: number | 'all', now: number): number {
 /** What a backfill needs besides the loader. */
 export interface BackfillDeps {
   readonly definitions: RedisSegmentDefinitions;
+  /** The profiles a backfill walks. */
+  readonly index: ProfileIndex;
   readonly segments: SegmentStore;
   readonly loader: RuleFactsLoader;
   /** Publishes enter/exit like the processor does. */
@@ -214,7 +216,7 @@ export class Backfills {
   }
 
   async #run(tenant: string, def: SegmentVersion, job: { cancelled: boolean }): Promise<void> {
-    const { definitions, segments, loader } = this.#deps;
+    const { definitions, index, segments, loader } = this.#deps;
     const rule = parseRuleSource(def.rule);
     const compiled = [{ id: def.id, rule }];
     const needed = features(rule);
@@ -222,8 +224,8 @@ export class Backfills {
     let done = 0;
     let entered = 0;
     let exited = 0;
-    await definitions.setProgress(tenant, def.id, { state: 'running', startedAt, total: await definitions.indexSize(tenant) });
-    for await (const batch of definitions.scanProfiles(tenant, this.#deps.batchSize)) {
+    await definitions.setProgress(tenant, def.id, { state: 'running', startedAt, total: await index.indexSize(tenant) });
+    for await (const batch of index.scanProfiles(tenant, this.#deps.batchSize)) {
       // Deleted or changed meanwhile: the newer definition's own job takes over.
       if (job.cancelled || !(await this.#isCurrent(tenant, def))) return;
       const now = this.#now();
@@ -246,7 +248,7 @@ export class Backfills {
       }
       done += batch.length;
       for (const c of changes) if (c.kind === 'enter') entered++; else exited++;
-      const total = Math.max(done, await definitions.indexSize(tenant));
+      const total = Math.max(done, await index.indexSize(tenant));
       await definitions.setProgress(tenant, def.id, { done, total, entered, exited });
     }
     if (job.cancelled || !(await this.#isCurrent(tenant, def))) return;

@@ -2,6 +2,7 @@ import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type RedisClient, type Script } from '../infra/redis.ts';
 import { tenantKeys, type TenantKeys } from '../profiles/keys.ts';
 import type { SegmentDefinition } from './model.ts';
+import type { ProfileIndex } from './store.ts';
 
 /** A stored definition version: the definition plus its number and when it was written. */
 export interface SegmentVersion extends SegmentDefinition {
@@ -31,7 +32,7 @@ const STATES: ReadonlySet<string> = new Set(['pending', 'running', 'done', 'fail
  * processor reads (RedisSegmentStore); an update rewrites it there and appends the version here in
  * one script.
  */
-export class RedisSegmentDefinitions {
+export class RedisSegmentDefinitions implements ProfileIndex {
   readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #update: Script;

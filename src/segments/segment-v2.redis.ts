@@ -2,7 +2,9 @@ import { MAX_REDIS_BUCKETS } from '../config/config.ts';
 import { defineScript, execPipeline, type RedisClient, type Script } from '../infra/redis.ts';
 import { bucketKeys, bucketOf, profileKeys, tenantKeys, type BucketKeys } from '../profiles/keys.ts';
 import { splitDraws } from './estimate-sample.ts';
-import type { DueProfile, MembershipChange, MembershipWrite } from './store.ts';
+import { RedisSegmentStore } from './segment.redis.ts';
+import { readProfileSignals } from './signals.redis.ts';
+import type { DueProfile, MembershipChange, MembershipWrite, ProfileIndex, ProfileSignals } from './store.ts';
 
 /** What a membership write did to the profile (membership-v2.lua) and then to its bucket (bucket-sync.lua). */
 export interface MembershipWriteResult {
@@ -35,7 +37,7 @@ export const TOMBSTONE_MS = 3_600_000;
  * Segment definitions (`segments`, `segnames`, `<ns>:tenants`) stay under the tenant tag:
  * RedisSegmentStore keeps them.
  */
-export class RedisMembershipStoreV2 {
+export class RedisMembershipStoreV2 implements ProfileIndex {
   readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #buckets: number;
@@ -130,6 +132,11 @@ export class RedisMembershipStoreV2 {
     const out: DueProfile[] = [];
     for (const flat of claimed) for (let i = 0; i + 1 < flat.length; i += 2) out.push({ profileId: flat[i] as string, due: Number(flat[i + 1]) });
     return out.sort((a, b) => a.due - b.due || a.profileId.localeCompare(b.profileId));
+  }
+
+  /** Last seen, last full evaluation and stored membership of profiles (each in its own slot). */
+  signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
+    return readProfileSignals(this.#redis, (pid) => profileKeys(this.#namespace, tenant, pid), profileIds);
   }
 
   /** How many profiles each segment has: Σ SCARD over the buckets. */
@@ -276,4 +283,36 @@ function pairs(flat: readonly string[]): [string, number][] {
   const out: [string, number][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, Number(flat[i + 1])]);
   return out;
+}
+
+/**
+ * The segment store of the per-profile layout: definitions, names, the catalog version and the
+ * tenant list stay under the tenant's tag (RedisSegmentStore); membership, `due` and the profile
+ * index are RedisMembershipStoreV2's.
+ */
+export class RedisSegmentStoreV2 extends RedisSegmentStore {
+  readonly membership: RedisMembershipStoreV2;
+
+  constructor(redis: RedisClient, namespace: string, membership: RedisMembershipStoreV2) {
+    super(redis, namespace);
+    this.membership = membership;
+  }
+
+  override writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
+    return this.membership.writeMembership(tenant, profileId, version, membership, write);
+  }
+
+  override claimDue(tenant: string, now: number, limit: number, leaseMs: number): Promise<DueProfile[]> {
+    return this.membership.claimDue(tenant, now, limit, leaseMs);
+  }
+
+  override signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
+    return this.membership.signals(tenant, profileIds);
+  }
+
+  override async delete(tenant: string, id: string): Promise<boolean> {
+    const removed = await super.delete(tenant, id);
+    await this.membership.deleteMembers(tenant, id);
+    return removed;
+  }
 }

@@ -14,11 +14,13 @@ import { explain, type Explanation } from './explain.ts';
 import { evaluateAll, newSegment, SEGMENT_ID_PATTERN, validateDefinitions, type SegmentDefinition } from './model.ts';
 import { factsFrom, type Rule } from './rule.ts';
 import { parseRuleSource, printRule } from './rule-text.ts';
-import type { SegmentStore } from './store.ts';
+import type { ProfileIndex, SegmentStore } from './store.ts';
 
 /** What the segment service works with besides the segment store. */
 export interface SegmentLifecycle {
   readonly definitions: RedisSegmentDefinitions;
+  /** The profiles Estimate samples, and their stored membership for Explain. */
+  readonly index: ProfileIndex;
   readonly backfills: Backfills;
   readonly loader: RuleFactsLoader;
   readonly profiles: ProfileStore;
@@ -33,7 +35,7 @@ const ESTIMATE_CHUNK = 500;
 
 /** gRPC SegmentService: definitions with versions, validation, estimates, explanations and backfills. */
 export function segmentHandlers(ctx: HandlerContext, store: SegmentStore, life: SegmentLifecycle, now: () => number = Date.now): SegmentServiceHandlers {
-  const { definitions, backfills, loader } = life;
+  const { definitions, index, backfills, loader } = life;
   const encodeProgress = (p: BackfillProgress): BackfillStatus => ({
     state: p.state, version: p.version, profilesDone: p.done, profilesTotal: p.total, entered: p.entered, exited: p.exited,
     ...(p.startedAt === undefined ? {} : { startedAt: toTimestamp(p.startedAt) }),
@@ -131,8 +133,8 @@ export function segmentHandlers(ctx: HandlerContext, store: SegmentStore, life: 
       const { rule, id } = await ruleOf(tenant, req.rule, req.id);
       if (req.sampleSize < 0 || req.sampleSize > MAX_SAMPLE) throw new PulseError('INVALID_ARGUMENT', `sample_size: 0-${MAX_SAMPLE}`, { field: 'sample_size' });
       const n = req.sampleSize === 0 ? DEFAULT_SAMPLE : req.sampleSize;
-      const population = await definitions.indexSize(tenant);
-      const sample = await definitions.sampleProfiles(tenant, n);
+      const population = await index.indexSize(tenant);
+      const sample = await index.sampleProfiles(tenant, n);
       const live = sample.filter((s) => s.live).map((s) => s.id);
       const at = now();
       // Chunks are read concurrently: their commands share the connection's pipeline.
@@ -159,7 +161,7 @@ export function segmentHandlers(ctx: HandlerContext, store: SegmentStore, life: 
       const loaded = (await loader.load(tenant, [pid], rule, at)).facts.get(pid);
       if (loaded === undefined) throw new PulseError('NOT_FOUND', `profile ${pid} not found`);
       const e = explain(rule, factsFrom(loaded.facts, at));
-      const member = (await definitions.signals(tenant, [pid])).get(pid)?.segments.has(id) === true;
+      const member = (await index.signals(tenant, [pid])).get(pid)?.segments.has(id) === true;
       return { profileId: pid, result: e.result, explanationJson: JSON.stringify(e), explanationText: explanationLines(e, '').join('\n'), member };
     }),
     GetBackfillStatus: unary(ctx, 'GetBackfillStatus', 'segments:read', async (req, principal) => {

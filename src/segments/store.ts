@@ -76,6 +76,25 @@ export interface ProfileSignals {
   readonly segments: ReadonlySet<string>;
 }
 
+/**
+ * The tenant's profile index: every profile id ever indexed (backfills walk it, Estimate samples
+ * it) and what a profile's stored membership and last event say. One set under the tenant's tag in
+ * the `tenant` layout (RedisSegmentDefinitions), split over buckets in the `profile` layout
+ * (RedisMembershipStoreV2).
+ */
+export interface ProfileIndex {
+  /** Adds profiles to the index (idempotent). */
+  indexProfiles(tenant: string, profileIds: readonly string[]): Promise<void>;
+  /** Profiles in the index, merged-away ones included until they are swept. */
+  indexSize(tenant: string): Promise<number>;
+  /** A uniform sample without replacement of `n` indexed profiles, each with whether it is live. */
+  sampleProfiles(tenant: string, n: number): Promise<{ id: string; live: boolean }[]>;
+  /** Every live indexed profile, in batches of about `batch`. */
+  scanProfiles(tenant: string, batch: number): AsyncGenerator<string[]>;
+  /** Last seen and stored membership of profiles. */
+  signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, { readonly lastSeen: number | undefined; readonly segments: ReadonlySet<string> }>>;
+}
+
 /** Per-profile event features: occurrences (zsets) and all-time totals. */
 export interface FeatureStore {
   /** Records the occurrences `events` make of `features`; idempotent per messageId. */

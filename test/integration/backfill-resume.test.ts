@@ -45,9 +45,9 @@ const logged: { msg: string; segment?: string }[] = [];
 
 /** A process's Backfills, wired as src/main.ts wires them. */
 function processBackfills(leaseMs: number): Backfills {
-  const loader = new RuleFactsLoader({ profiles: rt.profiles, definitions, history: new ClickHouseEventHistory(stack.warehouse, ns) });
+  const loader = new RuleFactsLoader({ profiles: rt.profiles, index: definitions, history: new ClickHouseEventHistory(stack.warehouse, ns) });
   const b = new Backfills({
-    definitions, segments: rt.segments, loader, publishChanges: async () => undefined, history: rt.history,
+    definitions, index: definitions, segments: rt.segments, loader, publishChanges: async () => undefined, history: rt.history,
     log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line) as { msg: string }); } }), batchSize: 500, leaseMs,
   });
   jobs.push(b);
