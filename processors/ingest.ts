@@ -1,4 +1,5 @@
 import { catchError, defer, finalize, from, map, mergeMap, of, type Observable } from 'rxjs';
+import { isLayoutRefusal, LAYOUT_RETRY_MS } from '../src/profiles/layout.redis.ts';
 import { TENANT_PATTERN } from '../src/auth/keys.ts';
 import { decodeJsonMessage, type PulseEvent } from '../src/collection/event.ts';
 import { CONSENT_TRAIT, DEFAULT_NORMALIZE_OPTIONS, type NormalizeOptions } from '../src/collection/normalize.ts';
@@ -128,7 +129,9 @@ export function ingest(source: AsyncIterator<SourceMessage>, sinks: IngestSinks,
         }),
         catchError((err: unknown) => {
           options.log.error({ err, messages: messages.length }, 'batch failed; messages will be redelivered');
-          for (const m of messages) m.nak(1_000);
+          // A tenant its layout marker keeps from this process (migrating, or the other layout) comes back later.
+          const delay = isLayoutRefusal(err) ? LAYOUT_RETRY_MS : 1_000;
+          for (const m of messages) m.nak(delay);
           return of({ messages: messages.length, applied: 0, duplicates: 0, rejected: 0, segmentChanges: 0, failed: true });
         }),
         finalize(() => credits.release()),

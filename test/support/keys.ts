@@ -1,28 +1,47 @@
+import type { RedisLayout } from '../../src/config/config.ts';
 import type { RedisClient } from '../../src/infra/redis.ts';
-import { tenantKeys } from '../../src/profiles/keys.ts';
+import { bucketKeys, bucketOf, profileKeys, tenantKeys } from '../../src/profiles/keys.ts';
 
 /*
- * Reads of Redis state that tests assert on, for the families whose layout is going to change
- * (src/profiles/per-profile-layout.md §1: per-segment members and `due` are split into buckets):
- * tests call these instead of naming the keys, so a new layout changes this file, not assertions.
+ * Reads of Redis state that tests assert on, for the families whose layout changes between the
+ * two key layouts (src/profiles/per-profile-layout.md §1: a profile's keys get its own hash tag,
+ * per-segment members and `due` are split into buckets): tests call these instead of naming the
+ * keys, so the same assertions hold on both layouts.
  */
 
-/** The profiles in a segment (SMEMBERS, in Redis' order). */
-export function segMembers(redis: RedisClient, namespace: string, tenant: string, segment: string): Promise<string[]> {
-  return redis.smembers(tenantKeys(namespace, tenant).segMembers(segment));
+/**
+ * The layout the suites run under: `tenant` by default, `profile` when ops/test.mjs runs them
+ * again with PULSE_TEST_REDIS_LAYOUT=profile (the Pulse processes tests start get it as
+ * PULSE_REDIS_LAYOUT, see cleanEnv).
+ */
+export const TEST_LAYOUT: RedisLayout = process.env['PULSE_TEST_REDIS_LAYOUT'] === 'profile' ? 'profile' : 'tenant';
+/** Buckets of the profile layout in tests (PULSE_REDIS_BUCKETS's default). */
+export const TEST_BUCKETS = 64;
+
+function buckets(namespace: string, tenant: string) {
+  return Array.from({ length: TEST_BUCKETS }, (_, b) => bucketKeys(namespace, tenant, b));
 }
 
-/** How many profiles a segment has (SCARD). */
-export function segSize(redis: RedisClient, namespace: string, tenant: string, segment: string): Promise<number> {
-  return redis.scard(tenantKeys(namespace, tenant).segMembers(segment));
+/** The profiles in a segment (SMEMBERS; on the profile layout the union of its buckets, sorted). */
+export async function segMembers(redis: RedisClient, namespace: string, tenant: string, segment: string): Promise<string[]> {
+  if (TEST_LAYOUT === 'tenant') return redis.smembers(tenantKeys(namespace, tenant).segMembers(segment));
+  return (await Promise.all(buckets(namespace, tenant).map((b) => redis.smembers(b.segMembers(segment))))).flat().sort();
+}
+
+/** How many profiles a segment has (SCARD; Σ over buckets). */
+export async function segSize(redis: RedisClient, namespace: string, tenant: string, segment: string): Promise<number> {
+  if (TEST_LAYOUT === 'tenant') return redis.scard(tenantKeys(namespace, tenant).segMembers(segment));
+  return (await Promise.all(buckets(namespace, tenant).map((b) => redis.scard(b.segMembers(segment))))).reduce((a, n) => a + n, 0);
 }
 
 /** When a profile's membership is due to be evaluated again (its `due` score), or null. */
 export function dueOf(redis: RedisClient, namespace: string, tenant: string, profileId: string): Promise<string | null> {
-  return redis.zscore(tenantKeys(namespace, tenant).due, profileId);
+  if (TEST_LAYOUT === 'tenant') return redis.zscore(tenantKeys(namespace, tenant).due, profileId);
+  return redis.zscore(bucketKeys(namespace, tenant, bucketOf(profileId, TEST_BUCKETS)).due, profileId);
 }
 
 /** The segments a profile is in (its `segs` set), sorted. */
 export async function segsOf(redis: RedisClient, namespace: string, tenant: string, profileId: string): Promise<string[]> {
-  return (await redis.smembers(tenantKeys(namespace, tenant).profile(profileId).segs)).sort();
+  const keys = TEST_LAYOUT === 'tenant' ? tenantKeys(namespace, tenant).profile(profileId) : profileKeys(namespace, tenant, profileId);
+  return (await redis.smembers(keys.segs)).sort();
 }

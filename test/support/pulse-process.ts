@@ -29,11 +29,16 @@ export interface PulseProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-/** Environment without any PULSE_* of the caller, so tests choose every setting. */
+/**
+ * Environment without any PULSE_* of the caller, so tests choose every setting; the one exception
+ * is the Redis layout a run of the suites is made under (PULSE_TEST_REDIS_LAYOUT, see ops/test.mjs),
+ * passed on as PULSE_REDIS_LAYOUT unless the test sets it.
+ */
 export function cleanEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PULSE_') && !k.startsWith('TAP')) env[k] = v;
-  return { ...env, ...vars };
+  const layout = process.env['PULSE_TEST_REDIS_LAYOUT'];
+  return { ...env, ...(layout === undefined ? {} : { PULSE_REDIS_LAYOUT: layout }), ...vars };
 }
 
 /** Starts `pulse start` and waits until it says it is running. */
