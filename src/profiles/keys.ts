@@ -247,6 +247,16 @@ export function identifierOwner(namespace: string, tenant: string, idf: Identifi
   return `${identifierTag(namespace, tenant, idf.type, idf.id)}id:${identifierKey(idf)}`;
 }
 
+/** v2: `<identifierTag>sync:<partner>:<type>:<id>` -> the partner's user id of the person behind the identifier (§1). */
+export function identifierSync(namespace: string, tenant: string, partner: string, idf: Identifier): string {
+  return `${identifierTag(namespace, tenant, idf.type, idf.id)}sync:${partnerId(partner)}:${identifierKey(idf)}`;
+}
+
+/** v2: an identifier's impressions of a target (`<scope>:<id>`), `<identifierTag>fc:i:<type>:<id>:<target>` (record-impression-v2.lua). */
+export function identifierFrequency(namespace: string, tenant: string, idf: Identifier, target: string): string {
+  return `${identifierTag(namespace, tenant, idf.type, idf.id)}${frequencySuffix(`i:${identifierKey(idf)}`, target)}`;
+}
+
 /** v2: the bucket (0 … buckets-1) of a profile's entries in the cross-profile indexes: fnv1a32(pid) mod buckets. */
 export function bucketOf(pid: string, buckets: number): number {
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_REDIS_BUCKETS) throw new Error(`invalid bucket count ${buckets}: an integer from 1 to ${MAX_REDIS_BUCKETS}`);
