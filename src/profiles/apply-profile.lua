@@ -6,7 +6,9 @@
 -- ARGV: messageId, order token (zero-padded event time | messageId), event time ms, birth ('1': a
 --       new profile, `created` is set if unset), via (the `type:id` the profile was found by; ''
 --       for a birth or to skip the check), de-dup TTL seconds, counter name ('' for none), source
---       (for priority policies), max identifiers per profile, n limits, n x (type, limit),
+--       (for priority policies), amend ('1': this processor applied the event already, on this
+--       profile or one it absorbed, and planned again after a lost claim: the refusals below are
+--       added to what is stored for it, as the merges always are), max identifiers per profile, n limits, n x (type, limit),
 --       n policies, n x (trait, code, sources joined by '\n'), n attach, n x `type:id` (in walk
 --       order), n refused, n x (reason, `type:id`, other) (the processor's refusals, kept for a
 --       redelivery), n merges, n x (survivor, merged, ids joined by '\n') (merges the processor
@@ -19,9 +21,9 @@
 --   or {'moved', profileId} (merged or frozen into another profile, or `via` moved out by an
 --   unmerge: apply there), or {'stale'} (`via` is not the profile's: resolve again).
 -- profile-prelude.lua goes first: prefix, pid, pk, idsKey, now, state, into and the helpers.
-local mid, order, ts, birth, via, ttl, countName, source = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local maxIds = tonumber(ARGV[9])
-local at = 10
+local mid, order, ts, birth, via, ttl, countName, source, amend = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
+local maxIds = tonumber(ARGV[10])
+local at = 11
 local function nextArg() local v = ARGV[at]; at = at + 1; return v end
 
 -- What an applied event changed, as stored for a redelivery (§2.4).
@@ -75,6 +77,27 @@ if isSeen(mid) then
     if redis.call('SISMEMBER', idsKey, idf) == 1 then claim[#claim + 1] = idf end
   end
   local d = stored()
+  -- Merges performed for the event since (a redelivery finishing them, or a replan after a lost
+  -- claim) and, when amending, its new refusals are kept with it, each once.
+  local kept, added = {}, false
+  for _, m in ipairs(list(d[2])) do kept['m|' .. m[2]] = true end
+  for _, r in ipairs(list(d[3])) do kept['r|' .. table.concat(r, '|')] = true end
+  local function keep(kind, entry, key, into)
+    if kept[kind .. key] then return end
+    kept[kind .. key] = true
+    into[#into + 1] = entry
+    added = true
+  end
+  d[2], d[3] = list(d[2]), list(d[3])
+  for _, m in ipairs(merges) do keep('m|', m, m[2], d[2]) end
+  if amend == '1' then
+    for _, r in ipairs(refused) do keep('r|', r, table.concat(r, '|'), d[3]) end
+  end
+  if added then
+    redis.call('HSET', appliedKey, mid, cjson.encode(d))
+    redis.call('ZADD', seenKey, 'GT', now + math.min(ttl, 86400) * 1000, 'a|' .. mid)
+    lapseSeen()
+  end
   return {'dup', pid, redis.call('HGET', pk, 'version') or '0', d[1], d[2], d[3], claim}
 end
 

@@ -39,9 +39,24 @@ export interface PlannedMerge extends Merge {
   readonly via: Identifier;
 }
 
+/** What the processor knows beyond the world, when it plans an event again (§2.2 steps 6-7). */
+export interface PlanOptions {
+  /**
+   * The live profile the event is on already: this processor applied it there and then lost a
+   * claim (another profile took one of its identifiers meanwhile). It starts the group, so the
+   * walk links it with the owners of the event's identifiers (lost ones included) or refuses them.
+   */
+  readonly start?: string;
+  /**
+   * Identifiers (identifierKey) whose owner may not join the group, with the reason: merges the
+   * survivor's atomic check (merge-accept.lua) refused although this snapshot allowed them.
+   */
+  readonly refuse?: ReadonlyMap<string, string>;
+}
+
 /** What to do with an event's identifiers. */
 export interface IdentityPlan {
-  /** The first owner to join the group, and the identifier it was found by; undefined when none joined. */
+  /** The first owner to join the group, and the identifier it was found by; undefined when none joined or the plan had a `start`. */
   readonly anchor: { readonly profile: string; readonly via: Identifier } | undefined;
   /**
    * The profile the event lands on: the group's survivor after every merge. Undefined means
@@ -130,7 +145,7 @@ export function splitApart(
  * Counts come from the owners' own identifiers, so the world must hold a snapshot of every owner,
  * even a lone one: an owner already over a limit (lowered since) is refused and the event births.
  */
-export function planIdentity(identifiers: readonly Identifier[], world: IdentityWorld, limits: IdentityLimits): IdentityPlan {
+export function planIdentity(identifiers: readonly Identifier[], world: IdentityWorld, limits: IdentityLimits, options: PlanOptions = {}): IdentityPlan {
   const owners = new Map(world.owners);
   const profiles = new Map<string, Walked>();
   const state = (pid: string): Walked => {
@@ -150,7 +165,8 @@ export function planIdentity(identifiers: readonly Identifier[], world: Identity
     const s = state(survivor);
     const l = state(loser);
     for (const [key, idf] of l.ids) {
-      owners.set(key, survivor);
+      // An identifier the loser lists but another profile owns (a lost claim) stays that profile's.
+      if (owners.get(key) === loser) owners.set(key, survivor);
       s.ids.set(key, idf);
     }
     for (const n of l.nomerge) s.nomerge.add(n);
@@ -164,34 +180,56 @@ export function planIdentity(identifiers: readonly Identifier[], world: Identity
 
   let group: string | undefined;
   let anchor: IdentityPlan['anchor'];
+  // The group's identifiers and their counts. An identifier two profiles list (a lost claim) counts
+  // once; one the event carries twice is checked and counted twice, as apply-event.lua does.
+  const held = new Set<string>();
   const counts = new Map<string, number>();
   let total = 0;
+  const take = (ids: Iterable<[string, Identifier]>): void => {
+    for (const [key, idf] of ids) {
+      held.add(key);
+      counts.set(idf.type, (counts.get(idf.type) ?? 0) + 1);
+      total++;
+    }
+  };
   const merges: PlannedMerge[] = [];
   const attach: Identifier[] = [];
   const refused: RefusedMerge[] = [];
+  // Identifiers the start lists whose claim is still to be made: claimed, counted already.
+  const unclaimed = new Set<string>();
+  if (options.start !== undefined) {
+    group = options.start;
+    take(state(group).ids);
+    for (const key of held) if (!owners.has(key)) unclaimed.add(key);
+  }
   for (const idf of byPriority(identifiers)) {
-    const owner = owners.get(identifierKey(idf));
+    const key = identifierKey(idf);
+    const owner = owners.get(key);
     if (owner === undefined) {
+      if (unclaimed.delete(key)) {
+        attach.push(idf);
+        continue;
+      }
       const why = guardrailRefusal(limits, counts, total, new Map([[idf.type, 1]]), 1);
       if (why !== undefined) {
         refused.push({ reason: why, identifier: idf, other: '' });
       } else {
         attach.push(idf);
-        counts.set(idf.type, (counts.get(idf.type) ?? 0) + 1);
-        total++;
+        take([[key, idf]]);
       }
       continue;
     }
     // An identifier already in the group needs nothing.
     if (owner === group) continue;
     const o = state(owner);
-    const add = typeCounts(o.ids.values());
-    const addTotal = o.ids.size;
-    let why = guardrailRefusal(limits, counts, total, add, addTotal);
+    const brings = [...o.ids].filter(([k]) => !held.has(k));
+    const add = typeCounts(brings.map(([, x]) => x));
+    let why = guardrailRefusal(limits, counts, total, add, brings.length);
     if (why === undefined && group !== undefined) {
       const g = state(group);
       if (splitApart({ pid: group, nomerge: g.nomerge, merged: g.merged }, { pid: owner, nomerge: o.nomerge, merged: o.merged })) why = 'unmerged';
     }
+    if (why === undefined && group !== undefined) why = options.refuse?.get(key);
     if (why !== undefined) {
       refused.push({ reason: why, identifier: idf, other: owner });
       continue;
@@ -205,8 +243,7 @@ export function planIdentity(identifiers: readonly Identifier[], world: Identity
       merges.push(merge(s, l, idf));
       group = s;
     }
-    for (const [t, n] of add) counts.set(t, (counts.get(t) ?? 0) + n);
-    total += addTotal;
+    take(brings);
   }
   return { anchor, profile: group, merges, attach, refused };
 }
