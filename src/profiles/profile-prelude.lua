@@ -3,12 +3,14 @@
 -- absorb/tombstone/abort.lua and the other profile-slot scripts. KEYS[1]: the profile prefix `<ns>:{<tenant>:<pid>}:`.
 -- Defines: prefix, pid, pk (the `p` hash), idsKey, nomergeKey, mergedKey, absorbingKey, now (Redis
 -- time, ms), state (nil: live, 'frozen', 'merged'), into, created (nil: never born), seenKey,
--- appliedKey; sorted, digest, list, setOf, idType, split, setValue, union, isSeen, trimSeen,
--- lapseSeen.
+-- appliedKey, movedoutKey; sorted, digest, list, setOf, idType, split, setValue, union, isSeen, trimSeen,
+-- lapseSeen, movedTo.
 local prefix = KEYS[1]
 local pid = string.match(prefix, ':([^:{}]+)}:$')
 local pk = prefix .. 'p'
 local idsKey, nomergeKey, mergedKey, absorbingKey = prefix .. 'ids', prefix .. 'nomerge', prefix .. 'merged', prefix .. 'absorbing'
+-- Identifier -> the profile an unmerge moved it to, between its swap (U2) and its id keys' repoint (U3) (§3.6).
+local movedoutKey = prefix .. 'movedout'
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 -- `state` is nil (live), 'frozen' or 'merged'; `into` the survivor; no `created`: never born.
@@ -97,4 +99,14 @@ local function lapseSeen()
   local keep = tonumber(newest[2]) - now
   redis.call('PEXPIRE', seenKey, keep)
   if redis.call('EXISTS', appliedKey) == 1 then redis.call('PEXPIRE', appliedKey, keep) end
+end
+
+-- The unmerge window (§3.6): the profile an in-flight unmerge moved identifier `via` (`type:id`) to,
+-- or nil. A caller that reached this profile through `via` (an id key not repointed yet) answers
+-- {'moved', movedTo(via)}: the person behind `via` lives there now. Reads nothing for '' or nil.
+local function movedTo(via)
+  if via == nil or via == '' then return nil end
+  local target = redis.call('HGET', movedoutKey, via)
+  if target then return target end
+  return nil
 end

@@ -87,6 +87,8 @@ export interface SwapRequest {
   readonly split: readonly string[];
   /** Merged-away profile ids that should read as the new profile from now on. */
   readonly repoint: readonly string[];
+  /** Message ids of the events replayed onto the new profile (its de-dup state on the per-profile layout). */
+  readonly moved?: readonly string[];
 }
 
 export type SwapOutcome =
@@ -100,8 +102,12 @@ export type SwapOutcome =
 export interface UnmergeScratch {
   /** Its namespace (keys it leaves behind when the unmerge dies expire within the hour). */
   readonly namespace: string;
-  /** Replays events onto the side's scratch profile; idempotent per messageId. */
-  replay(side: Side, events: readonly PulseEvent[], features: readonly EventFeature[], now: number): Promise<void>;
+  /**
+   * Replays events onto the side's scratch profile; idempotent per messageId. `profileId`: the
+   * profile the side becomes (the profile's id for `a`, the new one for `b`); the per-profile
+   * layout replays under it, to stay in its slot.
+   */
+  replay(side: Side, events: readonly PulseEvent[], features: readonly EventFeature[], now: number, profileId?: string): Promise<void>;
   /** Installs both sides atomically, if the profile is still at the expected version. */
   swap(req: SwapRequest): Promise<SwapOutcome>;
   /** Deletes what is left of the scratch space. */
@@ -113,7 +119,10 @@ export interface UnmergeState {
   /** The live profile (following merges), or undefined. */
   snapshot(tenant: string, profileId: string): Promise<ProfileSnapshot | undefined>;
   scratch(tenant: string): UnmergeScratch;
-  /** Points the de-dup keys of the events that moved at their new profile. */
+  /**
+   * Points the de-dup keys of the events that moved at their new profile (a no-op on the per-profile
+   * layout, whose swap gives the new profile their de-dup entries, SwapRequest.moved).
+   */
   repointDedup(tenant: string, messageIds: readonly string[], profileId: string): Promise<void>;
   /** Stored traits (JSON text) of profiles. */
   traits(tenant: string, profileIds: readonly string[]): Promise<Map<string, Record<string, string>>>;
@@ -177,6 +186,8 @@ export interface UnmergeDeps {
   readonly historyWaitMs?: number;
   /** Rebuilds before giving up on a profile that keeps changing (default 5). */
   readonly maxAttempts?: number;
+  /** The new profile's id (default randomUUID; tests choose one). */
+  readonly newProfileId?: () => string;
 }
 
 export interface UnmergeOptions {
@@ -306,10 +317,11 @@ export class ProfileUnmerger {
     const maxAttempts = d.maxAttempts ?? 5;
     const historyWaitMs = d.historyWaitMs ?? 10_000;
     let historyDeadline = now() + historyWaitMs;
-    const newProfileId = randomUUID();
+    const newProfileId = (d.newProfileId ?? randomUUID)();
     const features = await d.features(tenant);
     let pid = profileId;
-    let scratch = d.state.scratch(tenant);
+    // Made once the profile is found; a new one when the profile turns out merged into another.
+    let scratch: UnmergeScratch | undefined;
     let assigned = new Map<string, Side>();
     let attempts = 0;
     try {
@@ -338,24 +350,30 @@ export class ProfileUnmerger {
           if (side !== undefined) sides.set(e.messageId, side);
         }
         // A side change of an event already replayed (new identifiers joined meanwhile): start over.
-        if ([...assigned].some(([mid, side]) => sides.get(mid) !== side)) {
+        if (scratch !== undefined && [...assigned].some(([mid, side]) => sides.get(mid) !== side)) {
           await scratch.discard();
-          scratch = d.state.scratch(tenant);
+          scratch = undefined;
         }
+        scratch ??= d.state.scratch(tenant);
         assigned = sides;
         const gate = consentGate(tenant, events.filter((e) => sides.has(e.messageId)).map((event) => ({ event })), d.consent);
         const allowed = gate.allowed.map((g) => g.profileEvent);
         const bySide = { a: allowed.filter((e) => sides.get(e.messageId) === 'a'), b: allowed.filter((e) => sides.get(e.messageId) === 'b') };
         const at = now();
-        await Promise.all([scratch.replay('a', bySide.a, features, at), scratch.replay('b', bySide.b, features, at)]);
+        await Promise.all([scratch.replay('a', bySide.a, features, at, pid), scratch.replay('b', bySide.b, features, at, newProfileId)]);
+        const movedIds = bySide.b.map((e) => e.messageId);
         const outcome = await scratch.swap({
           profileId: pid, expectedVersion: snap.version, newProfileId, now: at, consentTrait: CONSENT_TRAIT, split: splitKeys,
-          repoint: repointed(merges, bSet),
+          repoint: repointed(merges, bSet), moved: movedIds,
         });
         if (outcome.kind === 'moved') throw new PulseError('FAILED_PRECONDITION', `split: an identifier (${parseIdentifierKey(outcome.identifier).type}) left the profile during the unmerge`, { field: 'split' });
         if (outcome.kind === 'exists') throw new PulseError('INTERNAL', 'new profile id already taken');
         if (outcome.kind === 'merged') {
           pid = outcome.into;
+          // Side A is rebuilt for the profile it was merged into (the per-profile layout replays in its slot).
+          await scratch.discard();
+          scratch = undefined;
+          assigned = new Map();
           continue;
         }
         if (outcome.kind === 'changed') {
@@ -363,7 +381,6 @@ export class ProfileUnmerger {
           historyDeadline = now() + historyWaitMs;
           continue;
         }
-        const movedIds = bySide.b.map((e) => e.messageId);
         const unmergeId = `unmerge:${newProfileId}`;
         const follow = await this.#followUps(tenant, {
           pid, newProfileId, unmergeId, splitKeys, movedIds, traitsBefore: snap.traits, from: [pid, ...merges.map((m) => m.merged)], at, keyId: options.keyId,
@@ -378,7 +395,7 @@ export class ProfileUnmerger {
       }
     } finally {
       // Its keys expire anyway: a failure here must not fail an unmerge that happened.
-      await scratch.discard().catch((err: unknown) => d.log.warn({ err, tenant, scratch: scratch.namespace }, 'unmerge: scratch keys left to expire'));
+      await scratch?.discard().catch((err: unknown) => d.log.warn({ err, tenant, scratch: scratch?.namespace }, 'unmerge: scratch keys left to expire'));
     }
   }
 
