@@ -30,6 +30,7 @@ import { apiRecords, importThirdParty, type ThirdPartyReport } from './collectio
 import { parseIdentifierKey } from './identity/identifier.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { connectRedis } from './infra/redis.ts';
+import { migrateRedisLayout, type MigrationReport } from './profiles/migrate-layout.ts';
 
 const USAGE = `pulse <command>
 
@@ -58,6 +59,9 @@ const USAGE = `pulse <command>
   thirdparty import (<file> | --api SOURCE.json) --tenant T --provider P --taxonomy MAP.json [--id-type TYPE] [--as-of DATE]
                                      map a third-party audience data set (CSV/NDJSON, gzip too, or a paginated API) onto a taxonomy
   report ssp --from DATE --to DATE   SSP performance by SSP, placement and UTC day over [from, to): requests, bids, wins, fill rate, eCPM, win rate
+  migrate redis-layout --tenant T [--dry-run] [--cleanup]
+                                     move a tenant's Redis data to the per-profile layout, offline (its ingest pauses meanwhile);
+                                     run again if interrupted; --cleanup then removes the old keys
 
 Configuration comes from PULSE_* variables (see README).`;
 
@@ -470,6 +474,38 @@ async function thirdPartyCommand(config: Config, sub: string | undefined, file: 
   }
 }
 
+/** `pulse migrate redis-layout`: one tenant to the per-profile layout, with a progress bar per phase. */
+async function migrateCommand(config: Config, tenant: string, dryRun: boolean, cleanup: boolean): Promise<number> {
+  if (!TENANT_PATTERN.test(tenant)) throw new ConfigError([`--tenant must match ${TENANT_PATTERN.source}`]);
+  const redis = await connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, 'pulse-migrate');
+  let bar: { phase: string; bar: SingleBar } | undefined;
+  const stopBar = (): void => { bar?.bar.stop(); bar = undefined; };
+  try {
+    const r: MigrationReport = await migrateRedisLayout(redis, config.namespace, tenant, {
+      dryRun, cleanup, buckets: config.redisBuckets,
+      progress: (phase, done, total) => {
+        if (bar?.phase !== phase) {
+          stopBar();
+          bar = { phase, bar: new SingleBar({ format: `${phase.padEnd(11)} [{bar}] {value}/{total}` }, Presets.shades_classic) };
+          bar.bar.start(total, 0);
+        }
+        bar.bar.setTotal(total);
+        bar.bar.update(done);
+      },
+    });
+    stopBar();
+    print(`${tenant}: ${r.outcome}: ${r.profiles} profiles, ${r.tombstones} merged away, ${r.identifiers} identifiers, ${r.syncs} id syncs, ${r.identifierImpressions} identifier impression sets, `
+      + `${r.dedup.moved} de-dup entries (${r.dedup.dropped} lapsed), ${r.buckets} buckets, ${r.sampled} profiles compared${r.removed > 0 ? `, ${r.removed} old keys removed` : ''}`);
+    for (const [id, c] of Object.entries(r.segments)) print(`  segment ${id}: ${c.v1} members before, ${c.v2} after`);
+    for (const p of r.problems) process.stderr.write(`  ${p}\n`);
+    if (r.outcome === 'failed') process.stderr.write(`pulse migrate: the verification failed; ${tenant} stays paused (state migrating) until a run passes\n`);
+    return r.outcome === 'failed' ? 1 : 0;
+  } finally {
+    stopBar();
+    await redis.quit();
+  }
+}
+
 /** Entry point of the `pulse` command. */
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -480,6 +516,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       mapping: { type: 'string' }, rejects: { type: 'string' }, limit: { type: 'string' }, seq: { type: 'string' }, all: { type: 'boolean' },
       provider: { type: 'string' }, taxonomy: { type: 'string' }, api: { type: 'string' }, 'id-type': { type: 'string' }, 'as-of': { type: 'string' },
       from: { type: 'string' }, to: { type: 'string' }, split: { type: 'string' }, 'allow-partial-history': { type: 'boolean' },
+      'dry-run': { type: 'boolean' }, cleanup: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -582,6 +619,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
         return await grpcCall(config, 'report ssp', 'InventoryService', 'SspReport', { from: ts(from), to: ts(to) }, 'inventory:write');
       }
+      case 'migrate':
+        if (rest[0] !== 'redis-layout' || values.tenant === undefined) break;
+        return await migrateCommand(config, values.tenant, values['dry-run'] === true, values.cleanup === true);
       case 'dlq': {
         const code = await dlqCommand(config, rest[0], values);
         if (code === undefined) break;

@@ -54,7 +54,7 @@ void t.test('the first writer of a new tenant sets its layout; every later one, 
   const disagreeing = claimers.find((_, k) => (k % 2 === 0) !== (stored['layout'] === 'profile'));
   const check = await disagreeing?.check('fresh');
   t.same(check?.ok === false ? check.reason : 'ok', 'mismatch', 'a process of the other layout is refused');
-  await t.rejects(disagreeing?.assertWritable('fresh') ?? Promise.resolve(), { code: 'UNAVAILABLE' }, 'assertWritable throws UNAVAILABLE');
+  await t.rejects(async () => { await disagreeing?.assertWritable('fresh'); }, { code: 'UNAVAILABLE' }, 'assertWritable throws UNAVAILABLE');
   const err = await disagreeing?.assertWritable('fresh').catch((e: unknown) => e);
   t.ok(isLayoutRefusal(err), 'recognisable as a layout refusal');
   t.notOk(isLayoutRefusal(new PulseError('UNAVAILABLE', 'other')), 'another UNAVAILABLE is not');
@@ -105,7 +105,7 @@ void t.test('the v1 write scripts answer paused while the tenant migrates and on
     apply: () => profiles.applyEvents(tenant, [ev('m2', ['user_id:u1'], { plan: 'team' })]),
     refusal: () => consent.recordRefusals(tenant, [{ event: ev('m3', ['user_id:u1']), record }]),
     impression: () => frequency.recordImpressions(tenant, [{ impressionId: 'imp1', subjects: [`p:${pid}`], targets: ['campaign:c1'], channel: 'web', at: Date.now() }], Date.now()),
-    membership: () => segments.writeMembership(tenant, pid, 5, [['s1', true]], { at: 1, schedule: 'set', nextChange: '99', definitions: '' }),
+    membership: () => segments.writeMembership(tenant, pid, 5, [['s1', true]], { at: 1, schedule: 'set', nextChange: 99, definitions: undefined }),
     unmerge: () => unmerge.scratch(tenant).swap({ profileId: pid, expectedVersion: 1, newProfileId: '00000000-0000-8000-8000-000000000009', now: 1, consentTrait: 'consent', split: ['anonymous_id:a1'], repoint: [] }),
   };
   const state = async (): Promise<unknown> => ({
