@@ -32,14 +32,19 @@ export interface SweepTotals extends SweepCounts {
   readonly failed: number;
 }
 
-/** Counts what a sweeper answered per journal entry (MergeRunner.sweep's CompleteOutcome values; `none` is not counted). */
+/**
+ * Counts what a sweeper answered per journal entry: MergeRunner's CompleteOutcome and
+ * RedisUnmergeStateV2's CompleteUnmergeOutcome (`undone`: taken back, counted as aborted); `none`
+ * is not counted. E.g. `sweepCounts([...merges.values(), ...[...unmerges.values()].flat()])` over
+ * what sweepJournals (unmerge-v2.redis.ts) returns.
+ */
 export function sweepCounts(outcomes: Iterable<{ readonly status: string }>): SweepCounts {
   let finished = 0;
   let aborted = 0;
   let pending = 0;
   for (const { status } of outcomes) {
     if (status === 'finished') finished++;
-    else if (status === 'aborted') aborted++;
+    else if (status === 'aborted' || status === 'undone') aborted++;
     else if (status === 'pending') pending++;
   }
   return { finished, aborted, pending };
