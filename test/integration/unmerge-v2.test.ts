@@ -533,6 +533,25 @@ function plainRunner(): MergeRunner {
   return new MergeRunner(redis, ns2, { buckets: BUCKETS });
 }
 
+void t.test('a sweeper that takes back an unmerge whose driver is only slow (between U1 and U2) fences it off: the driver rebuilds', async (t) => {
+  let recovered: unknown;
+  let pid = '';
+  const w: World = world('v2', redis, ns2, {
+    leaseMs: 0,
+    afterStep: async (s) => {
+      if (s !== 'U1' || recovered !== undefined) return;
+      recovered = await w.v2?.completeUnmerge('slow', pid);
+    },
+  });
+  pid = await fuse(w, 'slow');
+  const r = await unmergerFor(w).unmerge('slow', pid, [bDev], unmergeOptions);
+  t.match(recovered, [{ status: 'undone', splitProfileId: r.splitProfileId }], 'the sweeper fenced P and dropped B');
+  t.equal(r.attempts, 2, 'the driver\'s U2 found P changed and rebuilt');
+  t.same({ ...await side(w, 'slow', pid), segments: null }, { ...firstSides.a, segments: null });
+  t.same({ ...await side(w, 'slow', r.splitProfileId), segments: null }, { ...firstSides.b, segments: null });
+  await clean(t, w, 'slow', pid, r.splitProfileId, [bDev], [id('user_id', 'alice'), id('cookie', 'household-1')]);
+});
+
 void t.test('completeUnmerge leaves an unmerge younger than the lease to its driver', async (t) => {
   let crash = true;
   const w = world('v2', redis, ns2, { afterStep: (s) => { if (crash && s === 'U1') throw new Error('crash'); } });
