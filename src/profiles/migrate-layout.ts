@@ -39,11 +39,16 @@ export interface MigrateOptions {
   readonly sample?: number;
   /** Dedup TTL the stores are built with (only their reads are used here). */
   readonly dedupTtlSeconds?: number;
+  /**
+   * Wait after pausing the tenant before copying (default 5 s): a batch that passed the pause check
+   * just before may still write what is not paused (features, the profile index, id syncs).
+   */
+  readonly graceMs?: number;
   /** Progress: a phase and how far it got. */
   readonly progress?: (phase: MigratePhase, done: number, total: number) => void | Promise<void>;
 }
 
-export type MigratePhase = 'scan' | 'profiles' | 'identifiers' | 'buckets' | 'verify' | 'cleanup';
+export type MigratePhase = 'pause' | 'scan' | 'profiles' | 'identifiers' | 'buckets' | 'verify' | 'cleanup';
 
 /** What a run found and did. */
 export interface MigrationReport {
@@ -122,8 +127,13 @@ class Migration {
       if (this.#options.dryRun === true || this.#options.cleanup !== true) return { ...empty, outcome: 'done' };
       return { ...empty, outcome: 'done', removed: await this.#cleanup(await this.#scan()) };
     }
+    if (this.#options.dryRun !== true) {
+      await this.#mark({ layout: 'tenant', version: 1, buckets, state: 'migrating' });
+      await this.#progress('pause', 0, 1);
+      await new Promise((resolve) => setTimeout(resolve, this.#options.graceMs ?? 5_000));
+      await this.#progress('pause', 1, 1);
+    }
     const v1 = await this.#scan();
-    if (this.#options.dryRun !== true) await this.#mark({ layout: 'tenant', version: 1, buckets, state: 'migrating' });
     const meta = await this.#meta(v1.profiles);
     const live = (pid: string): string | undefined => {
       let id = pid;

@@ -193,7 +193,7 @@ void t.test('a v1 tenant migrated to the per-profile layout answers as before', 
   const pausedDuring: boolean[] = [];
   const phases = new Set<MigratePhase>();
   await t.rejects(migrateRedisLayout(redis, ns, TENANT, {
-    buckets: BUCKETS,
+    buckets: BUCKETS, graceMs: 0,
     progress: async (phase) => {
       if (phase === 'profiles' && !phases.has(phase)) pausedDuring.push(await v1Refused('during'));
       phases.add(phase);
@@ -204,7 +204,7 @@ void t.test('a v1 tenant migrated to the per-profile layout answers as before', 
   t.same(await redis.hgetall(tenantKeys(ns, TENANT).layout), { layout: 'tenant', version: '1', buckets: String(BUCKETS), state: 'migrating' }, 'the interrupted tenant stays migrating');
   t.ok(await v1Refused('between'), 'and paused');
 
-  const report = await migrateRedisLayout(redis, ns, TENANT, { buckets: 64 });
+  const report = await migrateRedisLayout(redis, ns, TENANT, { buckets: 64, graceMs: 0 });
   t.same(report.problems, [], 'the run again verifies without problems');
   t.same([report.outcome, report.buckets, report.profiles, report.sampled], ['done', BUCKETS, 9, allPids.length], 'done, with the bucket count of the marker, every profile compared');
   t.same(Object.fromEntries(Object.entries(report.segments).map(([s, c]) => [s, c.v1 === c.v2 && c.v1 === before.members[s]?.length])), { buyers: true, big: true, visitors: true }, 'Σ bucket members = SCARD v1 per segment');
