@@ -17,7 +17,10 @@
 --     still its own; installs side A from the scratch (RENAME), SREMs the split identifiers, SADDs B
 --     to nomerge and sets movedout[idf] = B for each: from now on an event or lookup that reaches P
 --     through a split identifier answers `moved B` (profile-prelude.lua movedTo).
---     Returns {'ok', version} | {'changed'} | {'merged', into} | {'moved', identifier}.
+--     Returns {'ok', version, P's consent value, its order token ('' none: as it stood before the
+--     install, for `consent` on B)} | {'changed'} | {'merged', into} | {'moved', identifier}.
+--   consent (on B, after U2): consent trait, value, order token. A consent record of P newer than
+--     the one install was given (recorded between the two reads) is kept on B too. {'ok'}.
 --   fence (recovery, on P): B. {'swapped', identifier...} (U2 ran: the identifiers still moved out to
 --     B) | {'merged', into} (P is a tombstone) | {'fenced'} (U2 never ran; P's version is bumped, so a
 --     driver still at work gets `changed` from its U2 and B may go).
@@ -133,7 +136,12 @@ if mode == 'swap' then
   end
   redis.call('SADD', nomergeKey, newPid)
   for _, x in ipairs(repoint) do redis.call('SREM', mergedKey, x) end
-  return {'ok', tostring(version)}
+  return {'ok', tostring(version), consentValue or '', consentOrder or ''}
+end
+
+if mode == 'consent' then
+  keepConsent(nextArg(), nextArg(), nextArg())
+  return {'ok'}
 end
 
 if mode == 'fence' then

@@ -309,6 +309,9 @@ class ScratchV2 implements UnmergeScratch {
       if (swapped[0] === 'moved') return { kind: 'moved', identifier: swapped[1] ?? '' };
       return { kind: 'changed' };
     }
+    // A consent record P got after U1 read it (outside an event, which would have changed P's version) goes to B too.
+    const [, , valueAtSwap = '', orderAtSwap = ''] = swapped;
+    if (orderAtSwap !== (consentOrder ?? '')) await state.run(tenant, newPid, ['consent', req.consentTrait, valueAtSwap, orderAtSwap]);
     await state.step('U2');
     await state.finish(tenant, pid, newPid, split, repoint, true);
     return { kind: 'ok', versionA: Number(swapped[1]), versionB: Number(installed[1]) };

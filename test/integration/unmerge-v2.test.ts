@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { randomUUID } from 'node:crypto';
 import { normalizeEvent, type PulseEvent } from '../../src/collection/event.ts';
+import { CONSENT_TRAIT } from '../../src/collection/normalize.ts';
 import { identifierKey, type Identifier } from '../../src/identity/identifier.ts';
 import { createLogger } from '../../src/infra/log.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
@@ -550,6 +551,25 @@ void t.test('a sweeper that takes back an unmerge whose driver is only slow (bet
   t.same({ ...await side(w, 'slow', pid), segments: null }, { ...firstSides.a, segments: null });
   t.same({ ...await side(w, 'slow', r.splitProfileId), segments: null }, { ...firstSides.b, segments: null });
   await clean(t, w, 'slow', pid, r.splitProfileId, [bDev], [id('user_id', 'alice'), id('cookie', 'household-1')]);
+});
+
+void t.test('a consent record P gets between U1 and U2 (no event, so no version change) is kept on both sides', async (t) => {
+  const refusal = { order: '9999999999999|zz', value: JSON.stringify({ ads: false }) };
+  let pid = '';
+  const w = world('v2', redis, ns2, {
+    afterStep: async (s) => {
+      if (s !== 'U1') return;
+      const pk = profileKeys(ns2, 'consent', pid);
+      await redis.hset(pk.traits, CONSENT_TRAIT, refusal.value);
+      await redis.hset(pk.tord, CONSENT_TRAIT, refusal.order);
+    },
+  });
+  pid = await fuse(w, 'consent');
+  const r = await unmergerFor(w).unmerge('consent', pid, [bDev], unmergeOptions);
+  for (const p of [pid, r.splitProfileId]) {
+    const pk = profileKeys(ns2, 'consent', p);
+    t.same([await redis.hget(pk.traits, CONSENT_TRAIT), await redis.hget(pk.tord, CONSENT_TRAIT)], [refusal.value, refusal.order], p === pid ? 'on P' : 'on B');
+  }
 });
 
 void t.test('completeUnmerge leaves an unmerge younger than the lease to its driver', async (t) => {
