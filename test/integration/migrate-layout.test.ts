@@ -11,6 +11,8 @@ import { isLayoutRefusal } from '../../src/profiles/layout.redis.ts';
 import { migrateRedisLayout, splitIdentifierTarget, type MigratePhase } from '../../src/profiles/migrate-layout.ts';
 import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
+import { RedisUnmergeState } from '../../src/profiles/unmerge.redis.ts';
+import { MergeRunner } from '../../src/profiles/merge.redis.ts';
 import { RedisSegmentDefinitions } from '../../src/segments/definitions.redis.ts';
 import { features as featuresOf } from '../../src/segments/features.ts';
 import { FeatureStoreV2 } from '../../src/segments/features-v2.redis.ts';
@@ -73,6 +75,8 @@ const people = [0, 1, 2, 3, 4, 5];
 const idsOf = (k: number): string[] => [`anonymous_id:a-${k}`, `cookie:c-${k}`, `user_id:u-${k}`, ...(k === 0 ? ['gaid:g-0'] : [])];
 const oldEvents: PulseEvent[] = [];
 let allPids: string[] = [];
+const UNMERGED = '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
+let unmerged = { a: '', b: '' };
 
 /** The v1 tenant: 6 people, each first as a device and as a user; the even ones linked (0 twice, a chain). */
 async function buildV1(): Promise<void> {
@@ -99,6 +103,24 @@ async function buildV1(): Promise<void> {
   await freq.recordImpressions(TENANT, [{ impressionId: 'imp-anon', subjects: ['i:gaid:g-9'], targets: ['campaign:c1'], channel: 'web', at: NOW - 500 }], NOW);
   for (const k of people.filter((x) => x % 2 === 0)) await record([ev(`l${k}`, 60_000, [`user_id:u-${k}`, `anonymous_id:a-${k}`], 'Visit', {}, { linked: true })]);
   await record([ev('l0b', 30_000, ['gaid:g-0', 'user_id:u-0'], 'Purchase', { revenue: 5 })]);
+  // Person 2 unmerged again (the v1 swap and its de-dup follow-up): the user side becomes a new
+  // profile, the merged-away user profile reads as it, and the two may never merge again.
+  const s2 = await profiles.resolve(TENANT, [parseIdentifierKey('anonymous_id:a-2')]) ?? '';
+  const state = new RedisUnmergeState(redis, ns);
+  const scratch = state.scratch(TENANT);
+  const byMid = (mid: string): PulseEvent => oldEvents.find((e) => e.messageId === mid) as PulseEvent;
+  await scratch.replay('a', [byMid('a2')], FEATURES, NOW);
+  await scratch.replay('b', [byMid('p2'), byMid('l2')], FEATURES, NOW);
+  const loser2 = (await Promise.all([...pids].map(async (p) => [p, await redis.hget(tenantKeys(ns, TENANT).profile(p).hash, 'merged_into')] as const))).find(([, into]) => into === s2)?.[0];
+  if (loser2 === undefined) throw new Error('person 2 was not merged');
+  const swapped = await scratch.swap({
+    profileId: s2, expectedVersion: (await profiles.get(TENANT, s2))?.version ?? 0, newProfileId: UNMERGED, now: NOW, consentTrait: '$consent', split: ['user_id:u-2'], repoint: [loser2],
+  });
+  if (swapped.kind !== 'ok') throw new Error(`the v1 unmerge answered ${swapped.kind}`);
+  await state.repointDedup(TENANT, ['p2', 'l2'], UNMERGED);
+  await scratch.discard();
+  pids.add(UNMERGED);
+  unmerged = { a: s2, b: UNMERGED };
   allPids = [...pids];
   // Membership as the real-time path writes it: each live profile evaluated, some due again later.
   const live = [...new Set(await Promise.all(people.map(async (k) => await profiles.resolve(TENANT, [parseIdentifierKey(`user_id:u-${k}`)]) ?? '')))];
@@ -182,11 +204,11 @@ async function v1Refused(mid: string): Promise<boolean> {
 void t.test('a v1 tenant migrated to the per-profile layout answers as before', async (t) => {
   await buildV1();
   const before = await answers(v1Readers());
-  t.equal(new Set(before.views.map((v) => (v as { id: string } | undefined)?.id)).size, 9, 'nine live profiles: the odd people unlinked, the even ones merged');
+  t.equal(new Set(before.views.map((v) => (v as { id: string } | undefined)?.id)).size, 10, 'ten live profiles: the odd people unlinked, the even ones merged, person 2 unmerged again');
   t.ok(before.due.length > 0 && Object.values(before.members).every((m) => m.length > 0), 'due entries and members in every segment');
 
   const dry = await migrateRedisLayout(redis, ns, TENANT, { buckets: BUCKETS, dryRun: true });
-  t.same([dry.outcome, dry.profiles, dry.tombstones], ['dry-run', 9, allPids.length - 9], 'a dry run counts live profiles and tombstones');
+  t.same([dry.outcome, dry.profiles, dry.tombstones], ['dry-run', 10, allPids.length - 10], 'a dry run counts live profiles and tombstones');
   t.equal(await redis.exists(tenantKeys(ns, TENANT).layout), 0, 'and writes nothing, not even the marker');
 
   // The first run stops in the middle (as a killed process would), after checking v1 writes are paused.
@@ -206,7 +228,7 @@ void t.test('a v1 tenant migrated to the per-profile layout answers as before', 
 
   const report = await migrateRedisLayout(redis, ns, TENANT, { buckets: 64, graceMs: 0 });
   t.same(report.problems, [], 'the run again verifies without problems');
-  t.same([report.outcome, report.buckets, report.profiles, report.sampled], ['done', BUCKETS, 9, allPids.length], 'done, with the bucket count of the marker, every profile compared');
+  t.same([report.outcome, report.buckets, report.profiles, report.sampled], ['done', BUCKETS, 10, allPids.length], 'done, with the bucket count of the marker, every profile compared');
   t.same(Object.fromEntries(Object.entries(report.segments).map(([s, c]) => [s, c.v1 === c.v2 && c.v1 === before.members[s]?.length])), { buyers: true, big: true, visitors: true }, 'Σ bucket members = SCARD v1 per segment');
   t.ok(report.dedup.moved >= oldEvents.length, `de-dup entries moved (${report.dedup.moved})`);
   t.same(await redis.hgetall(tenantKeys(ns, TENANT).layout), { layout: 'profile', version: '2', buckets: String(BUCKETS), state: 'done' }, 'the marker says profile, version 2, done');
@@ -218,13 +240,17 @@ void t.test('a v1 tenant migrated to the per-profile layout answers as before', 
   const membership = new RedisMembershipStoreV2(redis, ns, BUCKETS);
   t.equal(await membership.indexSize(TENANT), await redis.scard(tenantKeys(ns, TENANT).profiles), 'the bucketed index holds what the v1 index held');
   const sampled = await membership.sampleProfiles(TENANT, 100);
-  t.equal(sampled.filter((s) => s.live).length, 9, 'a sample of the index finds the nine live profiles live');
+  t.equal(sampled.filter((s) => s.live).length, 10, 'a sample of the index finds the ten live profiles live');
 
+  const apart = await new MergeRunner(redis, ns, { buckets: BUCKETS }).merge(TENANT, { survivor: unmerged.a, loser: unmerged.b, messageId: 'relink' });
+  t.same(apart, { status: 'refused', reason: 'unmerged' }, 'the two sides of the v1 unmerge may not merge again on v2');
   const v2 = new RedisProfileStoreV2(redis, ns, TTL);
   const redelivered = await v2.applyEvents(TENANT, oldEvents.slice(0, 4));
   const survivorOf = async (e: PulseEvent): Promise<string | undefined> => v2.resolve(TENANT, e.identifiers);
   t.same(redelivered.map((a) => a.duplicate), [true, true, true, true], 'old events redelivered are duplicates on v2');
   t.same(redelivered.map((a) => a.profileId), await Promise.all(oldEvents.slice(0, 4).map(survivorOf)), 'answered by the live profile');
+  const splitSide = await v2.applyEvents(TENANT, oldEvents.filter((e) => e.messageId === 'p2'));
+  t.same(splitSide.map((a) => [a.duplicate, a.profileId]), [[true, UNMERGED]], 'an event the unmerge moved is a duplicate on the side it went to');
   const feats = new FeatureStoreV2(redis, ns, TTL);
   const first = oldEvents[1] as PulseEvent;
   await feats.record(TENANT, [{ profileId: redelivered[1]?.profileId ?? '', messageId: first.messageId, event: first.event ?? '', properties: first.properties, at: first.timestamp }], FEATURES, NOW);
