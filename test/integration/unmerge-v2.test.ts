@@ -438,6 +438,32 @@ void t.test('a profile whose history the warehouse lacks is not rebuilt unless a
   t.match(out[1], { result: { events: [0, 0, 0] }, frank: { eventCounts: {} } });
 });
 
+void t.test('a profile merged into an older one during the rebuild: the unmerge follows it there (U2 answers merged)', async (t) => {
+  const carol = event({ type: 'track', messageId: 'k0', anonymousId: 'carol-dev', event: 'Visit', timestamp: at(-100) });
+  const link = event({ type: 'track', messageId: 'k1', userId: 'alice', anonymousId: 'carol-dev', event: 'Visit', timestamp: at(75) });
+  const out: JsonObject[] = [];
+  for (const w of [v1, v2]) {
+    const pid = await fuse(w, 'follow');
+    const [c] = await w.ingest('follow', [carol]);
+    let linked = false;
+    const state = racing(w.state, async () => {
+      if (linked) return;
+      linked = true;
+      await w.ingest('follow', [link]);
+    });
+    const r = await unmergerFor(w, state).unmerge('follow', pid, [bDev], unmergeOptions);
+    t.equal(r.profileId, c?.profileId, `${w.layout}: the unmerge happened on the survivor`);
+    t.not(r.profileId, pid);
+    out.push({ result: resultOf(r), a: await side(w, 'follow', r.profileId), b: await side(w, 'follow', r.splitProfileId) });
+    if (w.layout === 'v2') {
+      await clean(t, w, 'follow', r.profileId, r.splitProfileId, [bDev], [id('user_id', 'alice'), id('anonymous_id', 'carol-dev')]);
+      t.same(await redis.keys(`${ns2.slice(0, 16)}_um*`), [], 'the first scratch space was discarded too');
+    }
+  }
+  t.same(out[1], out[0], 'v2 = v1');
+  t.match(out[1], { result: { events: [6, 4, 0] }, a: { identifiers: ['anonymous_id:a-dev', 'anonymous_id:carol-dev', 'cookie:household-1', 'user_id:alice'] } });
+});
+
 /** A fused Alice+Bob of its own in `tenant` on `w`; returns Alice's pid. */
 async function fuse(w: World, tenant: string): Promise<string> {
   const r = await w.ingest(tenant, fused);
