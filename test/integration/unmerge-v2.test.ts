@@ -556,6 +556,23 @@ void t.test('a crash after each of U0..U4, recovered by completeUnmerge, ends as
   }
 });
 
+void t.test('a crash after U2, then P merged into an older profile before the sweeper comes: B keeps the split identifier', async (t) => {
+  let crash = true;
+  const w = world('v2', redis, ns2, { leaseMs: 0, afterStep: (s) => { if (crash && s === 'U2') throw new Error('crash after U2'); } });
+  const pid = await fuse(w, 'crashmerged');
+  const [c] = await w.ingest('crashmerged', [event({ type: 'track', messageId: 'k0', anonymousId: 'carol-dev', event: 'Visit', timestamp: at(-100) })]);
+  const newPid = randomUUID();
+  await t.rejects(unmergerFor(w, w.state, { newProfileId: () => newPid }).unmerge('crashmerged', pid, [bDev], unmergeOptions));
+  crash = false;
+  await w.ingest('crashmerged', [event({ type: 'track', messageId: 'k1', userId: 'alice', anonymousId: 'carol-dev', event: 'Visit', timestamp: at(75) })]);
+  t.equal(await redis.hget(profileKeys(ns2, 'crashmerged', pid).hash, 'state'), 'merged', 'P is a tombstone now');
+  t.same(await w.v2?.completeUnmerge('crashmerged', pid), [{ status: 'finished', splitProfileId: newPid }]);
+  t.equal(await redis.get(identifierOwner(ns2, 'crashmerged', bDev)), newPid, 'the split identifier went to B, not to P\'s survivor');
+  t.equal(await w.profiles.resolve('crashmerged', [id('user_id', 'alice')]), c?.profileId);
+  t.same((await w.profiles.get('crashmerged', newPid))?.eventCounts, { $identify: 1, Purchase: 2, Search: 1 });
+  t.same(await redis.zrange(w.v2?.journalKey('crashmerged', pid) ?? '', 0, -1), []);
+});
+
 function plainRunner(): MergeRunner {
   return new MergeRunner(redis, ns2, { buckets: BUCKETS });
 }
