@@ -81,8 +81,8 @@ interface V1Keys {
   readonly applied: Set<string>;
   readonly fdedup: string[];
   readonly identifierFc: string[];
-  /** Every key of the profile data families (what cleanup removes). */
-  readonly data: string[];
+  /** How many keys of the profile data families there are (what cleanup removes). */
+  data: number;
 }
 
 /** Families of v1 profile data (cleanup removes them); everything else under `{t}` is config and stays. */
@@ -125,7 +125,7 @@ class Migration {
     };
     if (marker?.layout === 'profile' && marker.state === 'done') {
       if (this.#options.dryRun === true || this.#options.cleanup !== true) return { ...empty, outcome: 'done' };
-      return { ...empty, outcome: 'done', removed: await this.#cleanup(await this.#scan()) };
+      return { ...empty, outcome: 'done', removed: await this.#cleanup() };
     }
     if (this.#options.dryRun !== true) {
       await this.#mark({ layout: 'tenant', version: 1, buckets, state: 'migrating' });
@@ -134,19 +134,19 @@ class Migration {
       await this.#progress('pause', 1, 1);
     }
     const v1 = await this.#scan();
-    const meta = await this.#meta(v1.profiles);
+    const known = new Set(v1.profiles);
+    const tombs = await this.#tombstones(v1.profiles);
     const live = (pid: string): string | undefined => {
       let id = pid;
       for (let hops = 0; hops < HOPS; hops++) {
-        const m = meta.get(id);
-        if (m === undefined) return undefined;
-        const into = m['merged_into'];
+        if (!known.has(id)) return undefined;
+        const into = tombs.get(id)?.into;
         if (into === undefined) return id;
         id = into;
       }
       return undefined;
     };
-    const tombstones = v1.profiles.filter((pid) => meta.get(pid)?.['merged_into'] !== undefined);
+    const tombstones = [...tombs.keys()];
     const dedup = await this.#dedup(v1, live);
     const counts = {
       ...empty, profiles: v1.profiles.length - tombstones.length, tombstones: tombstones.length, identifiers: v1.ids.length, syncs: v1.syncs.length,
@@ -164,11 +164,11 @@ class Migration {
     let copied = 0;
     for (const chunk of chunks(v1.profiles, CHUNK)) {
       await Promise.all(chunk.map(async (pid) => {
-        const into = meta.get(pid)?.['merged_into'];
-        const snapshot = into === undefined
-          ? await this.#snapshot(pid, meta.get(pid) ?? {}, merged.get(pid) ?? [], due.get(pid), dedup.byProfile.get(pid))
-          : { into: live(pid) ?? into, p: { created: meta.get(pid)?.['created'] } };
-        if (into === undefined) segsOf.set(pid, (snapshot as { segs: string[] }).segs);
+        const tomb = tombs.get(pid);
+        const snapshot = tomb === undefined
+          ? await this.#snapshot(pid, merged.get(pid) ?? [], due.get(pid), dedup.byProfile.get(pid))
+          : { into: live(pid) ?? tomb.into, p: tomb.created === null ? {} : { created: tomb.created } };
+        if (tomb === undefined) segsOf.set(pid, (snapshot as { segs: string[] }).segs);
         await this.#copy.run([profileKeys(this.#ns, this.#tenant, pid).prefix], [JSON.stringify(snapshot)]);
       }));
       copied += chunk.length;
@@ -180,7 +180,7 @@ class Migration {
     const verified = await this.#verify(buckets, v1, segsOf, tombstones, index, live);
     if (verified.problems.length > 0) return { ...counts, ...verified, outcome: 'failed' };
     await this.#mark({ layout: 'profile', version: 2, buckets, state: 'done' });
-    const removed = this.#options.cleanup === true ? await this.#cleanup(v1) : 0;
+    const removed = this.#options.cleanup === true ? await this.#cleanup() : 0;
     return { ...counts, ...verified, outcome: 'done', removed };
   }
 
@@ -191,39 +191,53 @@ class Migration {
   /** Every key of the tenant (one slot: on a Cluster, the one master that has it answers), by family. */
   async #scan(): Promise<V1Keys> {
     const prefix = this.#keys.prefix;
-    const out: V1Keys = { profiles: [], ids: [], syncs: [], dedup: [], applied: new Set(), fdedup: [], identifierFc: [], data: [] };
+    const out: V1Keys = { profiles: [], ids: [], syncs: [], dedup: [], applied: new Set(), fdedup: [], identifierFc: [], data: 0 };
+    for await (const keys of this.#dataKeys()) {
+      for (const key of keys) {
+        const name = key.slice(prefix.length);
+        out.data++;
+        const pid = PROFILE_HASH.exec(name)?.[1];
+        if (pid !== undefined) out.profiles.push(pid);
+        else if (name.startsWith('id:')) out.ids.push(name.slice(3));
+        else if (name.startsWith('sync:')) out.syncs.push(name.slice(5));
+        else if (name.startsWith('dedup:')) out.dedup.push(name.slice(6));
+        else if (name.startsWith('applied:')) out.applied.add(name.slice(8));
+        else if (name.startsWith('fdedup:')) out.fdedup.push(name.slice(7));
+        else if (name.startsWith('fc:i:')) out.identifierFc.push(name.slice(5));
+      }
+      await this.#progress('scan', out.data, out.data);
+    }
+    const bad = out.profiles.filter((pid) => !PROFILE_ID_PATTERN.test(pid));
+    if (bad.length > 0) throw new Error(`tenant ${this.#tenant}: ${bad.length} profile ids are not lowercase UUIDs (the profile layout puts them in hash tags), e.g. ${JSON.stringify(bad[0])}`);
+    return out;
+  }
+
+  /**
+   * The tenant's keys of the profile data families, page by page (SCAN: one slot, so on a Cluster
+   * the one master that has it answers).
+   */
+  async *#dataKeys(): AsyncGenerator<string[]> {
+    const prefix = this.#keys.prefix;
     const nodes = this.#redis instanceof Cluster ? this.#redis.nodes('master') : [this.#redis];
     for (const node of nodes) {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000);
         cursor = next;
-        for (const key of keys) {
-          const name = key.slice(prefix.length);
-          if (!DATA_FAMILY.test(name)) continue;
-          out.data.push(key);
-          const pid = PROFILE_HASH.exec(name)?.[1];
-          if (pid !== undefined) out.profiles.push(pid);
-          else if (name.startsWith('id:')) out.ids.push(name.slice(3));
-          else if (name.startsWith('sync:')) out.syncs.push(name.slice(5));
-          else if (name.startsWith('dedup:')) out.dedup.push(name.slice(6));
-          else if (name.startsWith('applied:')) out.applied.add(name.slice(8));
-          else if (name.startsWith('fdedup:')) out.fdedup.push(name.slice(7));
-          else if (name.startsWith('fc:i:')) out.identifierFc.push(name.slice(5));
-        }
+        yield keys.filter((key) => DATA_FAMILY.test(key.slice(prefix.length)));
       } while (cursor !== '0');
     }
-    await this.#progress('scan', out.data.length, out.data.length);
-    const bad = out.profiles.filter((pid) => !PROFILE_ID_PATTERN.test(pid));
-    if (bad.length > 0) throw new Error(`tenant ${this.#tenant}: ${bad.length} profile ids are not lowercase UUIDs (the profile layout puts them in hash tags), e.g. ${JSON.stringify(bad[0])}`);
-    return out;
   }
 
-  async #meta(pids: readonly string[]): Promise<Map<string, Record<string, string>>> {
-    const out = new Map<string, Record<string, string>>();
+  /** The profiles merged away (`merged_into`), with their `created` if they kept one. */
+  async #tombstones(pids: readonly string[]): Promise<Map<string, { into: string; created: string | null }>> {
+    const out = new Map<string, { into: string; created: string | null }>();
     for (const chunk of chunks(pids, 1000)) {
-      const r = await execPipeline(chunk.reduce((p, pid) => p.hgetall(this.#keys.profile(pid).hash), this.#redis.pipeline()));
-      chunk.forEach((pid, i) => out.set(pid, r[i] as Record<string, string>));
+      const r = await execPipeline(chunk.reduce((p, pid) => p.hmget(this.#keys.profile(pid).hash, 'merged_into', 'created'), this.#redis.pipeline())) as (string | null)[][];
+      chunk.forEach((pid, i) => {
+        const [into, created] = r[i] ?? [];
+        if (typeof into === 'string') out.set(pid, { into, created: created ?? null });
+      });
     }
     return out;
   }
@@ -286,12 +300,13 @@ class Migration {
   }
 
   /** A live profile as migrate-profile.lua takes it. */
-  async #snapshot(pid: string, p: Record<string, string>, merged: readonly string[], due: number | undefined, dedup: { seen: string[]; applied: Record<string, string> } | undefined): Promise<object> {
+  async #snapshot(pid: string, merged: readonly string[], due: number | undefined, dedup: { seen: string[]; applied: Record<string, string> } | undefined): Promise<object> {
     const pk = this.#keys.profile(pid);
-    const [ids, traits, tord, counts, computed, ftotals, fkeys, segs, nomerge, fckeys, fckeysPttl] = await execPipeline(this.#redis.pipeline()
+    const [p, ids, traits, tord, counts, computed, ftotals, fkeys, segs, nomerge, fckeys, fckeysPttl] = await execPipeline(this.#redis.pipeline().hgetall(pk.hash)
       .smembers(pk.ids).hgetall(pk.traits).hgetall(pk.tord).hgetall(pk.counts).hgetall(pk.computed).hgetall(pk.ftotals)
       .smembers(pk.fkeys).smembers(pk.segs).smembers(pk.nomerge).smembers(pk.fckeys).pttl(pk.fckeys)) as [
-      string[], Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, string[], string[], string[], string[], number,
+      Record<string, string>, string[], Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>,
+      string[], string[], string[], string[], number,
     ];
     const zsets = async (keyOf: (id: string) => string, list: readonly string[]): Promise<{ id: string; pttl: number; z: string[] }[]> => {
       if (list.length === 0) return [];
@@ -407,11 +422,12 @@ class Migration {
   }
 
   /** UNLINKs the tenant's v1 profile data (config families stay: segments, sharing, caps, connectors...). */
-  async #cleanup(v1: V1Keys): Promise<number> {
+  async #cleanup(): Promise<number> {
     let removed = 0;
-    for (const chunk of chunks(v1.data, 500)) {
-      removed += await this.#redis.unlink(...chunk);
-      await this.#progress('cleanup', removed, v1.data.length);
+    for await (const keys of this.#dataKeys()) {
+      if (keys.length === 0) continue;
+      removed += await this.#redis.unlink(...keys);
+      await this.#progress('cleanup', removed, removed);
     }
     return removed;
   }
