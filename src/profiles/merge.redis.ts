@@ -159,12 +159,11 @@ export class MergeRunner {
   /** M0-M5 for one pair (§3.2). The survivor must be the older profile (merge-accept.lua checks). */
   async merge(tenant: string, pair: MergePair): Promise<MergeOutcome> {
     const { survivor, loser, messageId } = pair;
-    const sk = this.#prefix(tenant, survivor);
     const journal = this.journalKey(tenant, loser);
     const job = `m|${loser}|${survivor}|${messageId}`;
     // Gives up: the acceptance (if any) and this journal entry are taken back.
     const giveUp = async (outcome: MergeOutcome): Promise<MergeOutcome> => {
-      await this.#abort.run([sk], ['survivor', loser]);
+      await this.#takeBack(tenant, survivor, loser, outcome.status === 'moved');
       await this.#redis.zrem(journal, job);
       return outcome;
     };
@@ -272,6 +271,12 @@ export class MergeRunner {
         const ids = list<string>(accepted?.ids);
         if (accepted !== undefined) await this.#finish(tenant, survivor, loser, ids, accepted.mid);
         else await this.#dropJournal(tenant, loser, survivor);
+        // Acceptances of L by other profiles (whose drivers crashed) can never be finished now.
+        for (const job of await this.#jobs(tenant, loser)) {
+          if (job.survivor === survivor) continue;
+          await this.#takeBack(tenant, job.survivor, loser, true);
+          await this.#redis.zrem(this.journalKey(tenant, loser), job.member);
+        }
         return { status: 'finished', merge: mergeOf(survivor, loser, ids), contested: [] };
       }
       // Frozen: L is intact, so its snapshot is taken again (merge-freeze.lua answers it for a frozen L).
@@ -355,6 +360,17 @@ export class MergeRunner {
     await this.#redis.hdel(profileKeys(this.#namespace, tenant, survivor).absorbing, loser);
     await this.#dropJournal(tenant, loser, survivor);
     return done[0] === 'first';
+  }
+
+  /**
+   * Takes back S's acceptance of L. `elsewhere`: L was merged into another profile, so if S has
+   * absorbed L meanwhile it was through that profile, and the acceptance is left over: it goes,
+   * and the identifiers it reserved stay (S holds them through that profile now).
+   */
+  async #takeBack(tenant: string, survivor: string, loser: string, elsewhere: boolean): Promise<void> {
+    const sk = profileKeys(this.#namespace, tenant, survivor);
+    const aborted = await this.#abort.run([sk.prefix], ['survivor', loser]) as string[];
+    if (aborted[0] === 'done' && elsewhere) await this.#redis.hdel(sk.absorbing, loser);
   }
 
   /** The journal entries of merges of L (any survivor, any event). */

@@ -137,6 +137,27 @@ export interface ProfileStoreV2Options {
   readonly merge?: StoreMergeOptions;
 }
 
+/** How often the store met the races of §2.2 (counters for metrics and tests; they only grow). */
+export interface ProfileStoreV2Stats {
+  /** apply-profile.lua answered `moved` (or a frozen profile's `dup` that had to be amended). */
+  moved: number;
+  /** apply-profile.lua answered `stale`. */
+  stale: number;
+  /** Claims another profile won. */
+  lostClaims: number;
+  /** Merges done through MergeRunner (this store's `merged` outcomes). */
+  merged: number;
+  /** Merges the survivor refused although the plan allowed them. */
+  mergeRefused: number;
+  /** Merges that did not happen now (younger, moved, gone, busy, aborted). */
+  mergeRetries: number;
+  /** Frozen profiles met, and those this store finished the merge of. */
+  frozen: number;
+  finishedFrozen: number;
+  /** Identifiers given up after a lost claim (merge-release.lua). */
+  released: number;
+}
+
 /** What one event's application has done so far, across its plans. */
 interface Progress {
   /** Merges performed (or finished) for it, in order. */
@@ -163,6 +184,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
   readonly #limitArgs: string[];
   readonly #merge: StoreMergeOptions;
   readonly #runners = new Map<string, MergeRunner>();
+  readonly stats: ProfileStoreV2Stats = {
+    moved: 0, stale: 0, lostClaims: 0, merged: 0, mergeRefused: 0, mergeRetries: 0, frozen: 0, finishedFrozen: 0, released: 0,
+  };
 
   /** The options of RedisProfileStore, and how merges are run. */
   constructor(redis: RedisClient, namespace: string, dedupTtlSeconds: number, options: ProfileStoreV2Options = {}) {
@@ -258,12 +282,18 @@ export class RedisProfileStoreV2 implements ProfileStore {
       forgetProfile(view, m.survivor);
       forgetProfile(view, m.merged);
       if (outcome.status === 'merged') {
+        this.stats.merged++;
         progress.merges.push(outcome.merge);
         survivors.add(m.survivor);
         continue;
       }
       // The survivor's atomic check disagrees with the snapshot: plan again with its refusal.
-      if (outcome.status === 'refused') progress.refuse.set(identifierKey(m.via), outcome.reason);
+      if (outcome.status === 'refused') {
+        this.stats.mergeRefused++;
+        progress.refuse.set(identifierKey(m.via), outcome.reason);
+      } else {
+        this.stats.mergeRetries++;
+      }
       forget(view, ids);
       return undefined;
     }
@@ -276,6 +306,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     })));
     if (result.status === 'moved' || (result.status === 'dup' && result.applied.profileId !== pid && (amend || progress.merges.length > 0))) {
       // A tombstone, or frozen into another profile (whose merge the next resolve waits for or finishes).
+      this.stats.moved++;
       if (birth) progress.on = pid;
       forgetProfile(view, pid);
       forget(view, ids);
@@ -285,6 +316,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
       // The id key names a profile that does not hold the identifier: resolve again once, then apply anyway.
       forgetProfile(view, pid);
       forget(view, ids);
+      this.stats.stale++;
       progress.stale++;
       return undefined;
     }
@@ -292,6 +324,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     const lost = await this.#claim(tenant, pid, result.claim);
     if (lost) {
       // §2.2 step 6: another profile took an identifier meanwhile; the event links the two.
+      this.stats.lostClaims++;
       progress.on = pid;
       forgetProfile(view, pid);
       forget(view, ids);
@@ -353,9 +386,14 @@ export class RedisProfileStoreV2 implements ProfileStore {
         continue;
       }
       if (state === 'frozen') {
+        if (frozenSince === undefined) this.stats.frozen++;
         frozenSince ??= Date.now();
-        if (Date.now() - frozenSince < (this.#merge.helpAfterMs ?? DEFAULT_HELP_AFTER_MS)) await sleep(5);
-        else await this.runner(tenant).completeMerge(tenant, pid);
+        if (Date.now() - frozenSince < (this.#merge.helpAfterMs ?? DEFAULT_HELP_AFTER_MS)) {
+          await sleep(5);
+        } else {
+          this.stats.finishedFrozen++;
+          await this.runner(tenant).completeMerge(tenant, pid);
+        }
         continue;
       }
       return {
@@ -377,6 +415,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     let at = pid;
     for (let hops = 0; hops < MAX_HOPS; hops++) {
       const r = await this.#release.run([profileKeys(this.#namespace, tenant, at).prefix], [identifierKey(idf), owner]) as string[];
+      if (r[0] === 'released') this.stats.released++;
       if (r[0] !== 'moved') return;
       at = (await this.#snapshot(tenant, at)).pid;
     }

@@ -407,6 +407,38 @@ void t.test('a chain: L still absorbing another profile is finished first (§3.4
   t.same(await runner(limits).merge(tenant, { survivor: b.profileId, loser: d?.profileId ?? '', messageId: 'k7' }), { status: 'moved', profile: c.profileId }, 'a tombstone cannot absorb: moved to C');
 });
 
+void t.test('an acceptance whose loser was merged into a third profile that the survivor then absorbed leaves nothing behind', async (t) => {
+  const noLimits = { limits: { perType: {}, maxIdentifiers: 100 } };
+  for (const crash of [false, true]) {
+    const tenant = fresh();
+    const store = new RedisProfileStoreV2(redis, ns2, TTL, { policies, ...noLimits });
+    const [s] = await store.applyEvents(tenant, [ev('h1', 1, ['anonymous_id:hs'], {})]);
+    const [x] = await store.applyEvents(tenant, [ev('h2', 2, ['anonymous_id:hx'], {})]);
+    const [l] = await store.applyEvents(tenant, [ev('h3', 3, ['anonymous_id:hl'], {})]);
+    if (s === undefined || x === undefined || l === undefined) throw new Error('profiles missing');
+    // Right after S accepted L, L is merged into X and X into S by others.
+    const elsewhere = async (step: MergeStep): Promise<void> => {
+      if (step !== 'M1') return;
+      t.equal((await runner(noLimits).merge(tenant, { survivor: x.profileId, loser: l.profileId, messageId: 'h4' })).status, 'merged');
+      t.equal((await runner(noLimits).merge(tenant, { survivor: s.profileId, loser: x.profileId, messageId: 'h5' })).status, 'merged');
+      if (crash) throw new Error('crash');
+    };
+    const first = runner({ ...noLimits, afterStep: elsewhere }).merge(tenant, { survivor: s.profileId, loser: l.profileId, messageId: 'h6' });
+    if (crash) {
+      await t.rejects(first, /crash/);
+      const swept = await runner({ ...noLimits, leaseMs: 0 }).sweep(tenant);
+      t.equal(swept.get(l.profileId)?.status, 'finished', 'the sweeper finds L merged (into X)');
+    } else {
+      t.same(await first, { status: 'moved', profile: x.profileId }, 'the first merge finds L merged into X');
+    }
+    const sk = profileKeys(ns2, tenant, s.profileId);
+    t.equal(await redis.exists(sk.absorbing), 0, `${crash ? 'crashed' : 'live'} driver: S keeps no acceptance of L`);
+    t.equal(await redis.zcard(runner().journalKey(tenant, l.profileId)), 0, 'no journal entry of L is left');
+    t.same((await redis.smembers(sk.ids)).sort(), ['anonymous_id:hl', 'anonymous_id:hs', 'anonymous_id:hx'], 'S holds every identifier');
+    t.same(await redis.hgetall(sk.counts), { Viewed: '3' }, 'every event counted once');
+  }
+});
+
 void t.test('on a 3-master Redis Cluster, survivor and loser on different masters', async (t) => {
   const cluster = await startRedisCluster(3);
   const single = { redis, apply };
