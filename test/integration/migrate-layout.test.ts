@@ -6,7 +6,7 @@ import type { PulseEvent } from '../../src/collection/event.ts';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../../src/identity/identifier.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import type { JsonObject } from '../../src/json.ts';
-import { bucketKeys, tenantKeys } from '../../src/profiles/keys.ts';
+import { bucketKeys, profileKeys, tenantKeys } from '../../src/profiles/keys.ts';
 import { isLayoutRefusal } from '../../src/profiles/layout.redis.ts';
 import { migrateRedisLayout, splitIdentifierTarget, type MigratePhase } from '../../src/profiles/migrate-layout.ts';
 import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
@@ -25,6 +25,7 @@ import type { FeatureEvent } from '../../src/segments/store.ts';
 import { RedisAudienceReader } from '../../src/targeting/audience.redis.ts';
 import { RedisAudienceReaderV2 } from '../../src/targeting/audience-v2.redis.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
+import { startRedisCluster } from '../support/redis-cluster.ts';
 
 /*
  * `pulse migrate redis-layout` (per-profile-layout.md §8, step 11): a tenant built through the v1
@@ -80,6 +81,7 @@ let unmerged = { a: '', b: '' };
 
 /** The v1 tenant: 6 people, each first as a device and as a user; the even ones linked (0 twice, a chain). */
 async function buildV1(): Promise<void> {
+  oldEvents.length = 0;
   const profiles = new RedisProfileStore(redis, ns, TTL);
   const feats = new RedisFeatureStore(redis, ns, TTL);
   const freq = new RedisFrequencyStore(redis, ns);
@@ -280,4 +282,25 @@ void t.test('an identifier and a target are told apart in a v1 identifier freque
   t.same(splitIdentifierTarget('partner:acme:x:y:creative:a:b'), { idf: { type: 'partner:acme', id: 'x:y' }, target: 'creative:a:b' }, 'a partner id and a target with colons');
   t.same(identifierKey(splitIdentifierTarget('cookie:c:campaign:1:campaign:2').idf), 'cookie:c', 'the first valid split is taken');
   t.throws(() => splitIdentifierTarget('gaid:g-9:other:c1'), 'no target scope: an error');
+});
+
+void t.test('on a 3-master Redis Cluster the tenant leaves its one master and answers as before', async (t) => {
+  const cluster = await startRedisCluster(3);
+  const single = redis;
+  t.teardown(async () => {
+    await redis.quit();
+    redis = single;
+    await cluster.stop();
+  });
+  // The helpers above use `redis`: point them at the cluster for this test.
+  redis = await connectRedis({ url: cluster.url, cluster: true }, 'migrate-layout-cluster-test');
+  await buildV1();
+  const before = await answers(v1Readers());
+  const report = await migrateRedisLayout(redis, ns, TENANT, { buckets: BUCKETS, graceMs: 0, cleanup: true });
+  t.same([report.outcome, report.problems], ['done', []], 'migrated and verified on the cluster');
+  t.ok(report.removed > allPids.length, 'the v1 keys cleaned up');
+  const after = await answers(v2Readers());
+  for (const k of Object.keys(before) as (keyof Answers)[]) t.same(after[k], before[k], `v2 answers ${k} as v1 did`);
+  const masters = new Set(await Promise.all(allPids.map((pid) => cluster.masterOf(profileKeys(ns, TENANT, pid).hash))));
+  t.ok(masters.size >= 2, `the profiles now live on ${masters.size} masters`);
 });
