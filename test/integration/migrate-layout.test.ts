@@ -3,12 +3,12 @@ import { RedisFrequencyStore } from '../../src/activation/frequency.redis.ts';
 import { FrequencyStoreV2 } from '../../src/activation/frequency-v2.redis.ts';
 import { RedisIdSync } from '../../src/activation/id-sync.redis.ts';
 import type { PulseEvent } from '../../src/collection/event.ts';
-import { identifierKey, parseIdentifierKey, type Identifier } from '../../src/identity/identifier.ts';
+import { parseIdentifierKey, type Identifier } from '../../src/identity/identifier.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import type { JsonObject } from '../../src/json.ts';
 import { bucketKeys, profileKeys, tenantKeys } from '../../src/profiles/keys.ts';
 import { isLayoutRefusal } from '../../src/profiles/layout.redis.ts';
-import { migrateRedisLayout, splitIdentifierTarget, type MigratePhase } from '../../src/profiles/migrate-layout.ts';
+import { migrateRedisLayout, type MigratePhase } from '../../src/profiles/migrate-layout.ts';
 import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import { RedisUnmergeState } from '../../src/profiles/unmerge.redis.ts';
@@ -275,13 +275,6 @@ void t.test('a v1 tenant migrated to the per-profile layout answers as before', 
   t.ok(['segments', 'segnames', 'layout', 'catalog_v'].every((k) => left.includes(k)), `config stays (${left.sort().join(', ')})`);
   const cleanedAnswers = await answers(v2Readers());
   t.same({ ...cleanedAnswers, views: undefined, resolved: undefined, features: undefined }, { ...before, views: undefined, resolved: undefined, features: undefined }, 'v2 answers the same without the v1 keys (but for the new event)');
-});
-
-void t.test('an identifier and a target are told apart in a v1 identifier frequency key, colons and all', async (t) => {
-  t.same(splitIdentifierTarget('gaid:g-9:campaign:c1'), { idf: { type: 'gaid', id: 'g-9' }, target: 'campaign:c1' }, 'plain');
-  t.same(splitIdentifierTarget('partner:acme:x:y:creative:a:b'), { idf: { type: 'partner:acme', id: 'x:y' }, target: 'creative:a:b' }, 'a partner id and a target with colons');
-  t.same(identifierKey(splitIdentifierTarget('cookie:c:campaign:1:campaign:2').idf), 'cookie:c', 'the first valid split is taken');
-  t.throws(() => splitIdentifierTarget('gaid:g-9:other:c1'), 'no target scope: an error');
 });
 
 void t.test('on a 3-master Redis Cluster the tenant leaves its one master and answers as before', async (t) => {
