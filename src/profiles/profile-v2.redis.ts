@@ -271,7 +271,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     const start = progress.on === undefined ? undefined : await this.#know(tenant, view, progress.on);
     const owners = new Map<string, string>();
     for (const [k, v] of view.owners) if (v !== null) owners.set(k, v);
-    const plan = planIdentity(ids, { owners, profiles: view.profiles }, this.#limits, { start, refuse: progress.refuse });
+    const plan = planIdentity(ids, { owners, profiles: view.profiles }, this.#limits, { ...start === undefined ? {} : { start }, refuse: progress.refuse });
     const startIds = new Set(start === undefined ? [] : view.profiles.get(start)?.identifiers.map(identifierKey));
 
     // Step 5 of §10: each planned merge through the protocol, in walk order.

@@ -267,6 +267,31 @@ void t.test('a claim lost to a profile the guardrails keep apart: the identifier
   t.same(recorded.map((x) => [x['profile'], x['identifier'], x['other']]), [[r?.profileId, 'user_id:2', q?.profileId]], 'the refusal is recorded');
 });
 
+void t.test('a merge the survivor refuses although the snapshot allowed it: the event is planned again with the refusal, as today\'s store answers', async (t) => {
+  const tenant = 'refusedlate';
+  const limits = { perType: { user_id: 1 }, maxIdentifiers: 100 };
+  const u = (id: string): Identifier => ({ type: 'user_id', id });
+  const events = [ev('x1', [u('1'), anon('s')], 1), ev('x2', [u('2'), anon('l')], 2), ev('x3', [anon('s'), anon('l')], 3)];
+  const v1Store = new RedisProfileStore(redis, ns1, 3600, { limits });
+  const v1Applied: Applied[] = [];
+  for (const e of events) v1Applied.push(...await v1Store.applyEvents(tenant, [e]));
+  const store = new RedisProfileStoreV2(redis, ns2, 3600, { limits, merge: { buckets: 8 } });
+  const v2Applied = [...await store.applyEvents(tenant, events.slice(0, 2))];
+  const s = v2Applied[0]?.profileId ?? '';
+  // The planner reads S without its user_id (a stale read), so it plans the merge; merge-accept.lua refuses it.
+  const stale = intercept((prop) => (prop === 'smembers'
+    ? async (key: string) => (key === profileKeys(ns2, tenant, s).ids ? ['anonymous_id:s'] : redis.smembers(key))
+    : undefined));
+  const racing = new RedisProfileStoreV2(stale, ns2, 3600, { limits, merge: { buckets: 8 } });
+  v2Applied.push(...await racing.applyEvents(tenant, [events[2] as PulseEvent]));
+  t.same([racing.stats.mergeRefused, racing.stats.merged], [1, 0], 'the survivor refused the planned merge');
+  const v1 = await normalize(v1Store, tenant, events, v1Applied);
+  const v2 = await normalize(store, tenant, events, v2Applied);
+  t.same(v2.answers, v1.answers, 'the same answers (the refusal in the linking event\'s)');
+  t.same(v2.refusals, v1.refusals, 'the same refusal recorded');
+  t.same(v2.profiles, v1.profiles, 'the same profiles');
+});
+
 void t.test('an owner found frozen by a crashed merge: finished, then the event applies on the survivor', async (t) => {
   const tenant = 'frozen';
   const store = new RedisProfileStoreV2(redis, ns2, 3600, { merge: { buckets: 8, helpAfterMs: 20 } });

@@ -324,3 +324,40 @@ void t.test('the guardrail helpers', async (t) => {
   t.ok(splitApart(p('a', ['x']), p('b', [], ['x'])));
   t.notOk(splitApart(p('a', ['x']), p('b', [], ['y'])));
 });
+
+void t.test('planning again after a lost claim: the profile the event is on starts the group', async (t) => {
+  // p2 was born for the event with a1 and u1; u1's claim was lost to p1 (a1's was made).
+  const lost: IdentityWorld = {
+    owners: new Map([['user_id:u1', 'p1'], ['anonymous_id:a1', 'p2']]),
+    profiles: new Map([
+      ['p1', { created: 1000, identifiers: [i('user_id:u1'), i('cookie:c1')], nomerge: [], merged: [] }],
+      ['p2', { created: 2000, identifiers: [i('user_id:u1'), i('anonymous_id:a1')], nomerge: [], merged: [] }],
+    ]),
+  };
+  const event = [i('anonymous_id:a1'), i('user_id:u1')];
+  t.same(planIdentity(event, lost, limits({ user_id: 1 }), { start: 'p2' }), plan({
+    profile: 'p1', merges: [['p1', 'p2', ['anonymous_id:a1', 'user_id:u1'], 'user_id:u1']],
+  }), 'merged with the claim\'s winner; the identifier both list counts once against the user_id limit');
+  t.same(planIdentity(event, lost, limits({ user_id: 1 }, 2), { start: 'p2' }), plan({
+    profile: 'p2', refused: [['max_identifiers 2', 'user_id:u1', 'p1']],
+  }), 'refused by max_identifiers: the event stays on the start (which gives u1 up)');
+  // The start lists an identifier nobody owns (its claim was not made yet): claimed, not counted again.
+  const unclaimed: IdentityWorld = {
+    owners: new Map(),
+    profiles: new Map([['p2', { created: 2000, identifiers: [i('user_id:u1')], nomerge: [], merged: [] }]]),
+  };
+  t.same(planIdentity([i('user_id:u1'), i('user_id:u1')], unclaimed, limits({ user_id: 1 }), { start: 'p2' }), plan({
+    profile: 'p2', attach: ['user_id:u1'], refused: [['limit user_id 1', 'user_id:u1', '']],
+  }), 'claimed again; a second copy in the event is checked as apply-event.lua checks it');
+});
+
+void t.test('a merge the survivor refused is planned as a refusal', async (t) => {
+  const w = world({ p1: { created: 1000, ids: ['anonymous_id:a1'] }, p2: { created: 2000, ids: ['anonymous_id:a2'] }, p3: { created: 3000, ids: ['anonymous_id:a3'] } });
+  const event = [i('anonymous_id:a1'), i('anonymous_id:a2'), i('anonymous_id:a3')];
+  t.same(planIdentity(event, w, DEFAULT_IDENTITY_LIMITS, { refuse: new Map([['anonymous_id:a2', 'limit user_id 1']]) }), plan({
+    anchor: ['p1', 'anonymous_id:a1'], profile: 'p1',
+    merges: [['p1', 'p3', ['anonymous_id:a3'], 'anonymous_id:a3']],
+    refused: [['limit user_id 1', 'anonymous_id:a2', 'p2']],
+  }), 'the refused owner stays out, the walk goes on');
+  t.same(planIdentity([i('anonymous_id:a2')], w, DEFAULT_IDENTITY_LIMITS, { refuse: new Map([['anonymous_id:a2', 'x']]) }).profile, 'p2', 'an anchor is never refused this way');
+});
