@@ -176,8 +176,10 @@ class Migration {
     }
     await this.#identifiers(v1, live);
     const index = new Set(await this.#redis.smembers(this.#keys.profiles));
-    await this.#buckets(buckets, segsOf, due, tombstones.filter((pid) => index.has(pid)));
-    const verified = await this.#verify(buckets, v1, segsOf, tombstones, index, live);
+    // A deleted segment's id stays in the `segs` of its members (as on v1) but gets no member sets.
+    const defined = new Set(await this.#redis.hkeys(this.#keys.segments));
+    await this.#buckets(buckets, segsOf, defined, due, tombstones.filter((pid) => index.has(pid)));
+    const verified = await this.#verify(buckets, v1, segsOf, defined, tombstones, index, live);
     if (verified.problems.length > 0) return { ...counts, ...verified, outcome: 'failed' };
     await this.#mark({ layout: 'profile', version: 2, buckets, state: 'done' });
     const removed = this.#options.cleanup === true ? await this.#cleanup() : 0;
@@ -358,7 +360,7 @@ class Migration {
   }
 
   /** Buckets rebuilt: live profiles in their segments' member sets, `due`, and the index at seq 1; indexed tombstones scored -now. */
-  async #buckets(buckets: number, segsOf: ReadonlyMap<string, readonly string[]>, due: ReadonlyMap<string, number>, tombstones: readonly string[]): Promise<void> {
+  async #buckets(buckets: number, segsOf: ReadonlyMap<string, readonly string[]>, defined: ReadonlySet<string>, due: ReadonlyMap<string, number>, tombstones: readonly string[]): Promise<void> {
     const now = Date.now();
     let done = 0;
     const entries = [...segsOf];
@@ -367,7 +369,7 @@ class Migration {
         const b = bucketKeys(this.#ns, this.#tenant, bucketOf(pid, buckets));
         const at = due.get(pid);
         await Promise.all([
-          ...segs.map((sid) => this.#redis.sadd(b.segMembers(sid), pid)),
+          ...segs.filter((sid) => defined.has(sid)).map((sid) => this.#redis.sadd(b.segMembers(sid), pid)),
           ...(at === undefined ? [] : [this.#redis.zadd(b.due, at, pid)]),
           this.#redis.zadd(b.profiles, 1, pid),
         ]);
@@ -381,7 +383,10 @@ class Migration {
   }
 
   /** Step 3: counts, Σ buckets = SCARD v1, and sampled profiles read alike through both layouts' readers. */
-  async #verify(buckets: number, v1: V1Keys, segsOf: ReadonlyMap<string, readonly string[]>, tombstones: readonly string[], index: ReadonlySet<string>, live: (pid: string) => string | undefined): Promise<{ segments: Record<string, { v1: number; v2: number }>; sampled: number; problems: string[] }> {
+  async #verify(
+    buckets: number, v1: V1Keys, segsOf: ReadonlyMap<string, readonly string[]>, defined: ReadonlySet<string>, tombstones: readonly string[], index: ReadonlySet<string>,
+    live: (pid: string) => string | undefined,
+  ): Promise<{ segments: Record<string, { v1: number; v2: number }>; sampled: number; problems: string[] }> {
     const problems: string[] = [];
     const states = await Promise.all([...segsOf.keys(), ...tombstones].map((pid) => this.#redis.hmget(profileKeys(this.#ns, this.#tenant, pid).hash, 'state', 'version')));
     const liveV2 = states.filter(([state, version]) => state === null && version !== null).length;
@@ -392,7 +397,7 @@ class Migration {
     const v1Owners = await Promise.all(v1.ids.map((idf) => this.#redis.get(`${this.#keys.prefix}id:${idf}`)));
     const wrongOwners = v1.ids.filter((_, i) => owners[i] !== (v1Owners[i] === null || v1Owners[i] === undefined ? null : live(v1Owners[i]) ?? null)).length;
     if (wrongOwners > 0) problems.push(`identifiers: ${wrongOwners} of ${v1.ids.length} owner keys differ`);
-    const segmentIds = new Set([...await this.#redis.hkeys(this.#keys.segments), ...[...segsOf.values()].flat()]);
+    const segmentIds = new Set([...defined, ...[...segsOf.values()].flat()]);
     const segments: Record<string, { v1: number; v2: number }> = {};
     for (const sid of segmentIds) {
       const v2 = (await Promise.all(range(buckets).map((b) => this.#redis.scard(bucketKeys(this.#ns, this.#tenant, b).segMembers(sid))))).reduce((a, n) => a + n, 0);

@@ -133,6 +133,10 @@ async function buildV1(): Promise<void> {
       at: NOW, schedule: 'set', nextChange: n % 2 === 0 ? NOW + 3_600_000 + n : undefined, definitions: undefined,
     });
   }
+  // A deleted segment: its id stays in its members' `segs`, its member set is gone.
+  await segs.create(TENANT, newSegment({ id: 'dropped', name: 'Dropped', rule: RULES[0] ?? '' }, NOW));
+  for (const pid of live) await segs.writeMembership(TENANT, pid, (await profiles.get(TENANT, pid))?.version ?? 0, [['dropped', true]], undefined);
+  await segs.delete(TENANT, 'dropped');
   await new RedisSegmentDefinitions(redis, ns).indexProfiles(TENANT, allPids);
   await new RedisIdSync(redis, ns).link(TENANT, 'dsp1', parseIdentifierKey('user_id:u-0'), 'X0');
   await new RedisIdSync(redis, ns).link(TENANT, 'dsp1', parseIdentifierKey('cookie:c-3'), 'X3');
@@ -231,7 +235,8 @@ void t.test('a v1 tenant migrated to the per-profile layout answers as before', 
   const report = await migrateRedisLayout(redis, ns, TENANT, { buckets: 64, graceMs: 0 });
   t.same(report.problems, [], 'the run again verifies without problems');
   t.same([report.outcome, report.buckets, report.profiles, report.sampled], ['done', BUCKETS, 10, allPids.length], 'done, with the bucket count of the marker, every profile compared');
-  t.same(Object.fromEntries(Object.entries(report.segments).map(([s, c]) => [s, c.v1 === c.v2 && c.v1 === before.members[s]?.length])), { buyers: true, big: true, visitors: true }, 'Σ bucket members = SCARD v1 per segment');
+  t.same(Object.fromEntries(Object.entries(report.segments).map(([s, c]) => [s, c.v1 === c.v2 && c.v1 === (before.members[s]?.length ?? 0)])), { buyers: true, big: true, visitors: true, dropped: true },
+    'Σ bucket members = SCARD v1 per segment (none for the deleted one)');
   t.ok(report.dedup.moved >= oldEvents.length, `de-dup entries moved (${report.dedup.moved})`);
   t.same(await redis.hgetall(tenantKeys(ns, TENANT).layout), { layout: 'profile', version: '2', buckets: String(BUCKETS), state: 'done' }, 'the marker says profile, version 2, done');
   t.ok(await v1Refused('after'), 'a v1 write after the migration answers paused too');
