@@ -272,7 +272,10 @@ export class RedisProfileStoreV2 implements ProfileStore {
     const owners = new Map<string, string>();
     for (const [k, v] of view.owners) if (v !== null) owners.set(k, v);
     const plan = planIdentity(ids, { owners, profiles: view.profiles }, this.#limits, { ...start === undefined ? {} : { start }, refuse: progress.refuse });
-    const startIds = new Set(start === undefined ? [] : view.profiles.get(start)?.identifiers.map(identifierKey));
+    // What the profiles the event lands on list (read before the merges): a refused identifier among
+    // them is one whose claim was lost (now, or before a crash), to give up.
+    const group = [start, plan.profile, ...plan.merges.flatMap((m) => [m.survivor, m.merged])];
+    const listed = new Set(group.flatMap((p) => (p === undefined ? [] : view.profiles.get(p)?.identifiers.map(identifierKey) ?? [])));
 
     // Step 5 of §10: each planned merge through the protocol, in walk order.
     const survivors = new Set<string>();
@@ -331,10 +334,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
       return undefined;
     }
     // Identifiers the profile lists but whose claim was lost to a profile it may not merge with.
-    for (const r of plan.refused) {
-      if (r.other !== '' && startIds.has(identifierKey(r.identifier))) await this.#releaseId(tenant, pid, r.identifier, r.other);
-    }
-    this.#remember(view, pid, e, birth, result, start !== undefined || progress.merges.length > 0);
+    const release = plan.refused.filter((r) => r.other !== '' && listed.has(identifierKey(r.identifier)));
+    for (const r of release) await this.#releaseId(tenant, pid, r.identifier, r.other);
+    this.#remember(view, pid, e, birth, result, start !== undefined || progress.merges.length > 0 || release.length > 0);
     const applied = progress.first === undefined ? result.applied : { ...result.applied, duplicate: false };
     if (progress.first !== undefined) await this.#recordRefusals(tenant, e, applied.profileId, applied.refused);
     return applied;

@@ -292,6 +292,29 @@ void t.test('a merge the survivor refuses although the snapshot allowed it: the 
   t.same(v2.profiles, v1.profiles, 'the same profiles');
 });
 
+void t.test('a crash right after a lost claim: the redelivery gives the identifier up', async (t) => {
+  const tenant = 'release2';
+  const limits = { perType: { user_id: 1 }, maxIdentifiers: 100 };
+  const store = new RedisProfileStoreV2(redis, ns2, 3600, { limits, merge: { buckets: 8 } });
+  const u = (id: string): Identifier => ({ type: 'user_id', id });
+  const a: Identifier = { type: 'email_sha256', id: 'a'.repeat(64) };
+  const [q] = await store.applyEvents(tenant, [ev('y1', [u('2'), a], 1)]);
+  const [p] = await store.applyEvents(tenant, [ev('y2', [u('3')], 2)]);
+  // The first delivery reads the email as nobody's, attaches it to p, loses the claim and crashes.
+  const crashing = intercept((prop) => {
+    if (prop === 'get') return async (key: string) => (key.endsWith(`:id:${identifierKey(a)}`) ? null : redis.get(key));
+    if (prop === 'set') return async (...args: unknown[]) => { await (redis.set as (...x: unknown[]) => Promise<unknown>)(...args); throw new Error('crash'); };
+    return undefined;
+  });
+  await t.rejects(new RedisProfileStoreV2(crashing, ns2, 3600, { limits, merge: { buckets: 8 } }).applyEvents(tenant, [ev('y3', [u('3'), a], 3)]), /crash/);
+  t.same((await redis.smembers(profileKeys(ns2, tenant, p?.profileId ?? '').ids)).sort(), [identifierKey(a), 'user_id:3'], 'p lists the email whose claim it lost');
+  const [r] = await store.applyEvents(tenant, [ev('y3', [u('3'), a], 3)]);
+  t.same([r?.profileId, r?.duplicate], [p?.profileId, true], 'the redelivery is a duplicate on p');
+  t.same(await redis.smembers(profileKeys(ns2, tenant, p?.profileId ?? '').ids), ['user_id:3'], 'which gave the email up (merging with its owner breaks the user_id limit)');
+  t.equal(await store.resolve(tenant, [a]), q?.profileId, 'the email stays its owner\'s');
+  t.equal(store.stats.released, 1);
+});
+
 void t.test('an owner found frozen by a crashed merge: finished, then the event applies on the survivor', async (t) => {
   const tenant = 'frozen';
   const store = new RedisProfileStoreV2(redis, ns2, 3600, { merge: { buckets: 8, helpAfterMs: 20 } });
