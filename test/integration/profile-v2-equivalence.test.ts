@@ -315,6 +315,29 @@ void t.test('a crash right after a lost claim: the redelivery gives the identifi
   t.equal(store.stats.released, 1);
 });
 
+void t.test('an owner merged away after it was read: apply-profile answers moved, the event is planned again and lands on the survivor', async (t) => {
+  const tenant = 'moved';
+  const store = new RedisProfileStoreV2(redis, ns2, 3600, { merge: { buckets: 8 } });
+  const [s] = await store.applyEvents(tenant, [ev('m1', [anon('ms')], 1)]);
+  const [l] = await store.applyEvents(tenant, [ev('m2', [anon('ml')], 2)]);
+  await store.applyEvents(tenant, [ev('m3', [anon('ms'), anon('ml')], 3)]);
+  const lk = profileKeys(ns2, tenant, l?.profileId ?? '');
+  t.equal(await redis.hget(lk.hash, 'state'), 'merged', 'l is a tombstone');
+  // The late processor still finds `ml` naming l, and reads l as live once.
+  let late = 0;
+  const stale = intercept((prop) => {
+    if (prop === 'get') return async (key: string) => (key.endsWith(':id:anonymous_id:ml') ? l?.profileId ?? null : redis.get(key));
+    if (prop === 'hmget') return async (key: string, ...fields: string[]) => (key === lk.hash && late++ === 0 ? [null, null, '1'] : redis.hmget(key, ...fields));
+    if (prop === 'smembers') return async (key: string) => (key === lk.ids && late <= 1 ? ['anonymous_id:ml'] : redis.smembers(key));
+    return undefined;
+  });
+  const racing = new RedisProfileStoreV2(stale, ns2, 3600, { merge: { buckets: 8 } });
+  const [r] = await racing.applyEvents(tenant, [ev('m4', [anon('ml')], 4)]);
+  t.equal(racing.stats.moved, 1, 'apply-profile answered moved once');
+  t.same([r?.profileId, r?.duplicate], [s?.profileId, false], 'the event landed on the survivor');
+  t.same((await store.get(tenant, s?.profileId ?? ''))?.eventCounts, { Viewed: 4 }, 'every event counted once');
+});
+
 void t.test('an owner found frozen by a crashed merge: finished, then the event applies on the survivor', async (t) => {
   const tenant = 'frozen';
   const store = new RedisProfileStoreV2(redis, ns2, 3600, { merge: { buckets: 8, helpAfterMs: 20 } });
