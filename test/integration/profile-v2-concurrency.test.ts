@@ -269,6 +269,14 @@ async function variant(t: Test, target: string | RedisTarget, check: RedisClient
     t.ok(s.merged.size >= 10, `${label}: profiles were born apart and merged (${s.merged.size} merges)`);
     t.equal(s.live.size, PEOPLE, `${label}: one live profile per person`);
     t.same(asLinked(s, all), [], `${label}: each holding exactly its person's identifiers, with the last-write-wins traits`);
+    // Each answer names a profile that lives on in the one holding the event's identifiers.
+    const holder = new Map([...s.live].flatMap(([pid, p]) => p.ids.map((i) => [i, pid] as const)));
+    const misplaced = all.filter((e) => {
+      let at = run.applied.get(e.messageId)?.profileId ?? '';
+      for (let hops = 0; hops < 64 && s.merged.has(at); hops++) at = s.merged.get(at) ?? '';
+      return at !== holder.get(identifierKey(e.identifiers[0] as Identifier));
+    }).map((e) => e.messageId);
+    t.same(misplaced, [], `${label}: every answer's profile leads to the person's profile`);
     const answers = [...run.applied.values()];
     t.ok(answers.some((a) => a.merges.length > 0), `${label}: answers report merges (${answers.filter((a) => a.merges.length > 0).length})`);
   });
