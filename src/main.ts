@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { startAudiencePush } from './activation/audience-push.nats.ts';
 import { RedisFrequencyStore } from './activation/frequency.redis.ts';
+import { FrequencyStoreV2 } from './activation/frequency-v2.redis.ts';
 import { RedisIdSync } from './activation/id-sync.redis.ts';
 import { OutcomeWriter } from './activation/outcomes.clickhouse.ts';
 import { frequencyHandlers, outcomeHandlers, type ActivationDeps } from './activation/service.ts';
@@ -29,24 +30,37 @@ import { OutcomeReports } from './inventory/report.clickhouse.ts';
 import { inventoryHandlers } from './inventory/service.ts';
 import { natsConsentChanges } from './privacy/consent-changes.nats.ts';
 import { RedisConsentStore } from './privacy/consent.redis.ts';
+import { RedisConsentStoreV2 } from './privacy/consent-v2.redis.ts';
+import type { ConsentStore } from './privacy/store.ts';
 import { natsProfileChanges, natsUnmergeChanges } from './profiles/changes.nats.ts';
 import { ProfileHistoryWriter } from './profiles/history.clickhouse.ts';
+import { TenantLayouts } from './profiles/layout.redis.ts';
+import { MergeRunner } from './profiles/merge.redis.ts';
 import { RedisProfileStore } from './profiles/profile.redis.ts';
+import { RedisProfileStoreV2 } from './profiles/profile-v2.redis.ts';
+import type { ProfileStore } from './profiles/store.ts';
 import { profileHandlers } from './profiles/service.ts';
 import { ProfileUnmerger } from './profiles/unmerge.ts';
 import { ClickHouseUnmergeHistory } from './profiles/unmerge.clickhouse.ts';
 import { RedisUnmergeState } from './profiles/unmerge.redis.ts';
+import { RedisUnmergeStateV2, sweepJournals } from './profiles/unmerge-v2.redis.ts';
+import type { UnmergeState } from './profiles/unmerge.ts';
 import { natsSegmentChanges } from './segments/changes.nats.ts';
 import { RedisFeatureStore } from './segments/features.redis.ts';
+import { FeatureStoreV2 } from './segments/features-v2.redis.ts';
 import { ClickHouseMembershipHistory } from './segments/history.clickhouse.ts';
 import { RealtimeSegments } from './segments/realtime.ts';
 import { RedisSegmentStore } from './segments/segment.redis.ts';
+import { RedisMembershipStoreV2, RedisSegmentStoreV2 } from './segments/segment-v2.redis.ts';
+import type { FeatureStore, ProfileIndex, SegmentStore } from './segments/store.ts';
 import { segmentHandlers } from './segments/service.ts';
 import { Backfills, RuleFactsLoader } from './segments/backfill.ts';
 import { natsDefinitionChanges } from './segments/definition-changes.nats.ts';
 import { RedisSegmentDefinitions } from './segments/definitions.redis.ts';
 import { ClickHouseEventHistory } from './segments/event-history.clickhouse.ts';
 import { RedisAudienceReader } from './targeting/audience.redis.ts';
+import { RedisAudienceReaderV2 } from './targeting/audience-v2.redis.ts';
+import type { AudienceReader } from './targeting/store.ts';
 import { natsSharingChanges, natsTaxonomyChanges, subscribeInvalidation } from './targeting/invalidation.nats.ts';
 import { NearCache } from './targeting/near-cache.ts';
 import { sharingHandlers, targetingHandlers, type TargetingDeps } from './targeting/service.ts';
@@ -57,7 +71,7 @@ import { EventWriter } from './warehouse/events.ts';
 import type { Warehouse } from './warehouse/port.ts';
 import { schemaStatements } from './warehouse/schema.ts';
 import { ingest, type BatchReport } from '../processors/ingest.ts';
-import { startSegmentClock } from '../processors/segment-clock.ts';
+import { startSegmentClock, sweepCounts, type SweepCounts } from '../processors/segment-clock.ts';
 
 /** Which parts a process runs: everything, only the stream processor, or only the APIs. */
 export const ROLES = ['all', 'processor', 'api'] as const;
@@ -79,6 +93,68 @@ export async function openWarehouse(config: Config): Promise<Warehouse> {
   // that never touch the warehouse (import, send, dlq...) should not pay.
   const { EmbeddedWarehouse } = await import('./infra/clickhouse-embedded.ts');
   return new EmbeddedWarehouse(join(config.dataDir, 'warehouse'));
+}
+
+/** The Redis adapters of profile and segment state, for one key layout. */
+interface RedisAdapters {
+  readonly profiles: ProfileStore;
+  readonly segments: SegmentStore;
+  readonly index: ProfileIndex;
+  readonly features: FeatureStore;
+  readonly consent: ConsentStore;
+  readonly frequency: RedisFrequencyStore;
+  readonly audiences: AudienceReader;
+  readonly unmerge: UnmergeState;
+  /** The profile layout's bucketed membership (reach for MatchAudience). */
+  readonly membership?: RedisMembershipStoreV2;
+  /** The sweeper of half-done merges and unmerges (the profile layout's journals), for the segment clock. */
+  readonly sweep?: (tenant: string) => Promise<SweepCounts>;
+}
+
+/**
+ * The adapters of the Redis key layout this process writes (PULSE_REDIS_LAYOUT,
+ * src/profiles/per-profile-layout.md): `tenant` keeps each tenant under one hash tag, `profile`
+ * gives each profile its own (identifiers and the cross-profile indexes get theirs), so one tenant
+ * spreads over a Redis Cluster. On `profile`, a tenant's layout marker is checked before its
+ * events are applied: a tenant written in the other layout, or being migrated, is refused.
+ */
+function redisAdapters(config: Config, redis: RedisClient, definitions: RedisSegmentDefinitions): RedisAdapters {
+  const ns = config.namespace;
+  const policy = { policies: config.profilePolicies, limits: config.identityLimits };
+  if (config.redisLayout === 'tenant') {
+    const profiles = new RedisProfileStore(redis, ns, config.dedupTtlSeconds, policy);
+    return {
+      profiles, segments: new RedisSegmentStore(redis, ns), index: definitions, features: new RedisFeatureStore(redis, ns, config.dedupTtlSeconds),
+      consent: new RedisConsentStore(redis, ns), frequency: new RedisFrequencyStore(redis, ns), audiences: new RedisAudienceReader(redis, ns),
+      unmerge: new RedisUnmergeState(redis, ns, policy),
+    };
+  }
+  const buckets = config.redisBuckets;
+  const membership = new RedisMembershipStoreV2(redis, ns, buckets);
+  const gone = (tenant: string, loser: string, segments: readonly string[]) => membership.gone(tenant, loser, segments);
+  const store = new RedisProfileStoreV2(redis, ns, config.dedupTtlSeconds, { ...policy, merge: { buckets, gone } });
+  const layouts = new TenantLayouts(redis, ns, { layout: 'profile', buckets });
+  const profiles: ProfileStore = {
+    applyEvents: async (tenant, events) => {
+      const marker = await layouts.assertWritable(tenant);
+      if (marker.buckets !== buckets) throw new Error(`tenant ${tenant} has ${marker.buckets} buckets, this process is configured with PULSE_REDIS_BUCKETS=${buckets}`);
+      return store.applyEvents(tenant, events);
+    },
+    facts: (tenant, ids) => store.facts(tenant, ids),
+    resolve: (tenant, ids) => store.resolve(tenant, ids),
+    get: (tenant, id) => store.get(tenant, id),
+    refusedMerges: (tenant, limit) => store.refusedMerges(tenant, limit),
+  };
+  const merges = new MergeRunner(redis, ns, { buckets, ...policy, gone });
+  const unmerge = new RedisUnmergeStateV2(redis, ns, { buckets, dedupTtlSeconds: config.dedupTtlSeconds, ...(config.profilePolicies === undefined ? {} : { policies: config.profilePolicies }) });
+  return {
+    profiles, segments: new RedisSegmentStoreV2(redis, ns, membership), index: membership, features: new FeatureStoreV2(redis, ns, config.dedupTtlSeconds),
+    consent: new RedisConsentStoreV2(redis, ns, store), frequency: new FrequencyStoreV2(redis, ns), audiences: new RedisAudienceReaderV2(redis, ns), unmerge, membership,
+    sweep: async (tenant) => {
+      const swept = await sweepJournals(redis, ns, tenant, { buckets }, { merges, unmerges: unmerge });
+      return sweepCounts([...swept.merges.values(), ...[...swept.unmerges.values()].flat()]);
+    },
+  };
 }
 
 /** The composition root: wires adapters to contexts for the given role and starts serving. */
@@ -105,10 +181,9 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     closers.push(() => warehouse.close());
     for (const ddl of schemaStatements(config.namespace)) await warehouse.exec(ddl);
 
-    const profiles = new RedisProfileStore(redis, config.namespace, config.dedupTtlSeconds, { policies: config.profilePolicies, limits: config.identityLimits });
-    const segments = new RedisSegmentStore(redis, config.namespace);
     const segmentDefinitions = new RedisSegmentDefinitions(redis, config.namespace);
-    const features = new RedisFeatureStore(redis, config.namespace, config.dedupTtlSeconds);
+    const adapters = redisAdapters(config, redis, segmentDefinitions);
+    const { profiles, segments, features, index } = adapters;
     const membershipHistory = new ClickHouseMembershipHistory(warehouse, config.namespace);
 
     let processor: { source: MessageSource; done: Promise<BatchReport | undefined> } | undefined;
@@ -122,13 +197,13 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         events: new EventWriter(warehouse, config.namespace),
         deadLetter: natsDeadLetter(nc, config.namespace),
         publishChanges: natsSegmentChanges(nc, config.namespace),
-        consent: new RedisConsentStore(redis, config.namespace),
+        consent: adapters.consent,
         announceConsent: natsConsentChanges(nc, config.namespace),
         recordProfileChanges: async (tenant, events, results) => {
           await Promise.all([
             publishMerges(tenant, events, results), profileHistory.write(tenant, events, results),
             // Duplicates too: a crash between applying and indexing is repaired by the redelivery.
-            segmentDefinitions.indexProfiles(tenant, results.map((r) => r.profileId)),
+            index.indexProfiles(tenant, results.map((r) => r.profileId)),
           ]);
         },
       }, {
@@ -149,7 +224,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       const clockLog = log.child({ component: 'segment-clock' });
       const clock = startSegmentClock({
         realtime: new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: clockLog, metrics, now: Date.now }),
-        segments, publishChanges: natsSegmentChanges(nc, config.namespace),
+        segments, publishChanges: natsSegmentChanges(nc, config.namespace), ...(adapters.sweep === undefined ? {} : { sweep: adapters.sweep }),
       }, { periodMs: config.segmentClockMs, log: clockLog, metrics });
       closers.push(() => clock.stop());
     }
@@ -165,7 +240,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       closers.push(() => connectors.stop());
     }
 
-    const idSync = new RedisIdSync(redis, config.namespace);
+    const idSync = new RedisIdSync(redis, config.namespace, config.redisLayout);
     if ((role === 'all' || role === 'processor') && config.audiencePush.length > 0) {
       const push = await startAudiencePush(nc, config.namespace, config.audiencePush, idSync, log.child({ component: 'audience-push' }));
       closers.push(() => push.stop());
@@ -175,7 +250,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     if (role === 'all' || role === 'api') {
       const ctx: HandlerContext = { keys: keyRing, metrics, log: log.child({ component: 'grpc' }), limiter: new RateLimiter() };
       const sharing = new RedisSharingStore(redis, config.namespace);
-      const audiences = new RedisAudienceReader(redis, config.namespace);
+      const audiences = adapters.audiences;
       const settings = (tenant: string) => targetingSettingsFor(config.targeting, tenant);
       let targeting: TargetingDeps = { reader: audiences, agreement: (tenant, partner) => sharing.get(tenant, partner), settings };
       if (config.nearCacheEntries > 0) {
@@ -188,11 +263,11 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       const audit = sharingAudit(warehouse, config.namespace);
       const announce = natsSharingChanges(nc, config.namespace);
       const loader = new RuleFactsLoader({
-        profiles, index: segmentDefinitions, history: new ClickHouseEventHistory(warehouse, config.namespace),
+        profiles, index, history: new ClickHouseEventHistory(warehouse, config.namespace),
         keptFeatures: (tenant, pids, needed, now) => features.read(tenant, pids, needed, now),
       });
       const backfills = new Backfills({
-        definitions: segmentDefinitions, index: segmentDefinitions, segments, loader, publishChanges: natsSegmentChanges(nc, config.namespace), history: membershipHistory,
+        definitions: segmentDefinitions, index, segments, loader, publishChanges: natsSegmentChanges(nc, config.namespace), history: membershipHistory,
         seedFeatures: (tenant, events, needed, now) => features.record(tenant, events, needed, now), log: log.child({ component: 'backfill' }), batchSize: 500,
       });
       closers.push(() => backfills.stop());
@@ -202,16 +277,16 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
       const unmergeLog = log.child({ component: 'unmerge' });
       const unmergeSegments = new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: unmergeLog, metrics, now: Date.now });
       const unmerger = new ProfileUnmerger({
-        state: new RedisUnmergeState(redis, config.namespace, { policies: config.profilePolicies, limits: config.identityLimits }),
+        state: adapters.unmerge,
         history: new ClickHouseUnmergeHistory(warehouse, config.namespace),
         features: async (tenant) => (await unmergeSegments.definitions(tenant)).features,
         evaluate: (tenant, targets) => unmergeSegments.evaluate(tenant, targets, 'unmerge'),
         publishSegmentChanges: natsSegmentChanges(nc, config.namespace), publishProfileChange: natsUnmergeChanges(nc, config.namespace),
-        indexProfiles: (tenant, ids) => segmentDefinitions.indexProfiles(tenant, ids), consent: config.consent, log: unmergeLog, metrics,
+        indexProfiles: (tenant, ids) => index.indexProfiles(tenant, ids), consent: config.consent, log: unmergeLog, metrics,
       });
       const pkg = loadPulseGrpc();
       const activation: ActivationDeps = {
-        profiles, frequency: new RedisFrequencyStore(redis, config.namespace), outcomes: new OutcomeWriter(warehouse, config.namespace), now: Date.now,
+        profiles, frequency: adapters.frequency, outcomes: new OutcomeWriter(warehouse, config.namespace), now: Date.now,
       };
       grpcServer = await startGrpcServer(config.host, config.grpcPort, [
         { name: 'pulse.v1.TargetingService', definition: pkg.pulse.v1.TargetingService.service, handlers: targetingHandlers(ctx, targeting) },
@@ -220,13 +295,13 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
           handlers: sharingHandlers(ctx, { store: sharing, record: async (c) => { await audit(c); await announce(c); }, taxonomyChanged: natsTaxonomyChanges(nc, config.namespace) }),
         },
         { name: 'pulse.v1.ProfileService', definition: pkg.pulse.v1.ProfileService.service, handlers: profileHandlers(ctx, profiles, publisher, unmerger) },
-        { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, index: segmentDefinitions, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
+        { name: 'pulse.v1.SegmentService', definition: pkg.pulse.v1.SegmentService.service, handlers: segmentHandlers(ctx, segments, { definitions: segmentDefinitions, index, backfills, loader, profiles, announce: natsDefinitionChanges(nc, config.namespace) }) },
         { name: 'pulse.v1.IngestService', definition: pkg.pulse.v1.IngestService.service, handlers: ingestHandlers(ctx, publisher, config.normalize) },
         { name: 'pulse.v1.OutcomeService', definition: pkg.pulse.v1.OutcomeService.service, handlers: outcomeHandlers(ctx, activation) },
         { name: 'pulse.v1.FrequencyService', definition: pkg.pulse.v1.FrequencyService.service, handlers: frequencyHandlers(ctx, activation) },
         {
           name: 'pulse.v1.InventoryService', definition: pkg.pulse.v1.InventoryService.service,
-          handlers: inventoryHandlers(ctx, { store: new RedisInventoryStore(redis, config.namespace), reports: new OutcomeReports(warehouse, config.namespace), now: Date.now }),
+          handlers: inventoryHandlers(ctx, { store: new RedisInventoryStore(redis, config.namespace, adapters.membership), reports: new OutcomeReports(warehouse, config.namespace), now: Date.now }),
         },
      ], config.grpcTls);
       const server = grpcServer;

@@ -1,7 +1,8 @@
 import { parseIdentifierKey, type Identifier } from '../identity/identifier.ts';
 import { execPipeline, type RedisClient } from '../infra/redis.ts';
 import type { Json } from '../json.ts';
-import { tenantKeys } from '../profiles/keys.ts';
+import type { RedisLayout } from '../config/config.ts';
+import { identifierSync, profileKeys, tenantKeys, type ProfileKeys } from '../profiles/keys.ts';
 import type { PushSkipped, PushSubject } from './audience-push.ts';
 
 /** How long a user sync is remembered without being renewed. */
@@ -15,48 +16,49 @@ export type DeliveryReport =
 /**
  * The ID-sync table and delivery status in Redis. A sync is kept per identifier
  * (`sync:<partner>:<type>:<id>` -> partner user id), so it follows the identifier into whatever
- * profile it belongs to now or later, merges included; status is the `push:<partner>` hash.
+ * profile it belongs to now or later, merges included; status is the `push:<partner>` hash. On the
+ * per-profile layout a sync lives in its identifier's slot and a profile's identifiers and traits in
+ * the profile's: reads go out together (auto-pipelining groups them per node), never as one pipeline.
  */
 export class RedisIdSync {
   readonly #redis: RedisClient;
   readonly #namespace: string;
+  readonly #layout: RedisLayout;
 
-  constructor(redis: RedisClient, namespace: string) {
+  constructor(redis: RedisClient, namespace: string, layout: RedisLayout = 'tenant') {
     this.#redis = redis;
     this.#namespace = namespace;
+    this.#layout = layout;
+  }
+
+  #syncKey(tenant: string, partner: string, identifier: Identifier): string {
+    return this.#layout === 'tenant' ? tenantKeys(this.#namespace, tenant).sync(partner, identifier) : identifierSync(this.#namespace, tenant, partner, identifier);
+  }
+
+  #profileKeys(tenant: string): (pid: string) => ProfileKeys {
+    if (this.#layout === 'profile') return (pid) => profileKeys(this.#namespace, tenant, pid);
+    const keys = tenantKeys(this.#namespace, tenant);
+    return (pid) => keys.profile(pid);
   }
 
   /** Remembers that `partner` knows the person behind `identifier` as `uid`. */
   async link(tenant: string, partner: string, identifier: Identifier, uid: string): Promise<void> {
-    await this.#redis.set(tenantKeys(this.#namespace, tenant).sync(partner, identifier), uid, 'EX', SYNC_TTL_SECONDS);
+    await this.#redis.set(this.#syncKey(tenant, partner, identifier), uid, 'EX', SYNC_TTL_SECONDS);
   }
 
   /** For each profile: the partner's user ids (over all its identifiers) and its `$consent` trait. */
   async subjects(tenant: string, partner: string, profileIds: readonly string[]): Promise<Map<string, PushSubject>> {
-    const keys = tenantKeys(this.#namespace, tenant);
-    const out = new Map<string, PushSubject>();
-    if (profileIds.length === 0) return out;
-    const p1 = this.#redis.pipeline();
-    for (const pid of profileIds) {
-      const pk = keys.profile(pid);
-      p1.smembers(pk.ids).hget(pk.traits, '$consent');
-    }
-    const r1 = await execPipeline(p1);
-    const ids = profileIds.map((_, i) => r1[2 * i] as string[]);
-    const p2 = this.#redis.pipeline();
-    for (const list of ids) for (const idKey of list) p2.get(keys.sync(partner, parseIdentifierKey(idKey)));
-    const r2 = await execPipeline(p2);
-    let k = 0;
-    profileIds.forEach((pid, i) => {
-      const uids = new Set<string>();
-      for (let j = 0; j < (ids[i] ?? []).length; j++) {
-        const uid = r2[k++];
-        if (typeof uid === 'string') uids.add(uid);
-      }
-      const raw = r1[2 * i + 1];
-      out.set(pid, { partnerUids: [...uids].sort(), consent: typeof raw === 'string' ? (JSON.parse(raw) as Json) : undefined });
-    });
-    return out;
+    const keysOf = this.#profileKeys(tenant);
+    const read = await Promise.all(profileIds.map(async (pid) => {
+      const pk = keysOf(pid);
+      const [ids, consent] = await Promise.all([this.#redis.smembers(pk.ids), this.#redis.hget(pk.traits, '$consent')]);
+      const uids = await Promise.all(ids.map((idKey) => this.#redis.get(this.#syncKey(tenant, partner, parseIdentifierKey(idKey)))));
+      return [pid, {
+        partnerUids: [...new Set(uids.filter((u): u is string => typeof u === 'string'))].sort(),
+        consent: typeof consent === 'string' ? (JSON.parse(consent) as Json) : undefined,
+      }] as const;
+    }));
+    return new Map(read);
   }
 
   /** Adds an upload attempt to the partner's delivery status. */

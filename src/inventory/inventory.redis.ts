@@ -1,22 +1,32 @@
 import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type Script, type RedisClient } from '../infra/redis.ts';
 import { PROFILE_ID_PATTERN, tenantKeys } from '../profiles/keys.ts';
+import type { ProfileIndex } from '../segments/store.ts';
 import type { Inventory, Placement, WinStats } from './model.ts';
+
+/** Membership kept elsewhere than under the tenant's tag (the per-profile layout's buckets, RedisMembershipStoreV2). */
+export interface BucketedMembership extends Pick<ProfileIndex, 'signals'> {
+  /** Members per segment. */
+  reach(tenant: string, segmentIds: readonly string[]): Promise<Map<string, number>>;
+}
 
 /**
  * Inventory in Redis: `inventory` hash (inventory id -> JSON) and `placements` hash (placement id
  * -> inventory id, so a placement belongs to one site or app and MatchAudience finds it in one
  * read). Also reads what MatchAudience needs from the segments' keys: `segnames`,
- * `seg:<id>:members` (reach) and `p:<pid>:segs` (which segments a winning profile is in).
+ * `seg:<id>:members` (reach) and `p:<pid>:segs` (which segments a winning profile is in), or, on
+ * the per-profile layout, the bucketed membership given.
  */
 export class RedisInventoryStore {
   readonly #redis: RedisClient;
   readonly #namespace: string;
   readonly #upsert: Script;
+  readonly #membership: BucketedMembership | undefined;
 
-  constructor(redis: RedisClient, namespace: string) {
+  constructor(redis: RedisClient, namespace: string, membership?: BucketedMembership) {
     this.#redis = redis;
     this.#namespace = namespace;
+    this.#membership = membership;
     this.#upsert = defineScript(redis, 'pulseUpsertInventory', new URL('./upsert-inventory.lua', import.meta.url), 1);
   }
 
@@ -59,6 +69,10 @@ export class RedisInventoryStore {
     const keys = tenantKeys(this.#namespace, tenant);
     const names = Object.entries(await this.#redis.hgetall(keys.segnames));
     if (names.length === 0) return [];
+    if (this.#membership !== undefined) {
+      const reach = await this.#membership.reach(tenant, names.map(([id]) => id));
+      return names.map(([id, name]) => ({ id, name, reach: reach.get(id) ?? 0 }));
+    }
     const pipeline = this.#redis.pipeline();
     for (const [id] of names) pipeline.scard(keys.segMembers(id));
     const counts = await execPipeline(pipeline);
@@ -75,9 +89,15 @@ export class RedisInventoryStore {
     const keys = tenantKeys(this.#namespace, tenant);
     // Profile ids come back from the warehouse: only Pulse's own (UUIDs) become key parts.
     const profiles = byProfile.filter((p) => PROFILE_ID_PATTERN.test(p.profileId));
-    const pipeline = this.#redis.pipeline();
-    for (const p of profiles) pipeline.smembers(keys.profile(p.profileId).segs);
-    const segs = (await execPipeline(pipeline)) as string[][];
+    let segs: Iterable<string>[];
+    if (this.#membership === undefined) {
+      const pipeline = this.#redis.pipeline();
+      for (const p of profiles) pipeline.smembers(keys.profile(p.profileId).segs);
+      segs = (await execPipeline(pipeline)) as string[][];
+    } else {
+      const signals = await this.#membership.signals(tenant, profiles.map((p) => p.profileId));
+      segs = profiles.map((p) => signals.get(p.profileId)?.segments ?? []);
+    }
     profiles.forEach((p, i) => {
       for (const seg of segs[i] ?? []) {
         const s = out.get(seg) ?? { wins: 0, priceSum: 0 };

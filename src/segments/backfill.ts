@@ -78,6 +78,9 @@ function seen(d: FeatureData, horizonMs: number | 'all', now: number): number {
   return d.occurrences.filter((o) => o.at >= now - horizonMs).length;
 }
 
+/** Evaluations of one profile a backfill makes before it leaves a fenced-off write to the real-time path. */
+const MAX_STALE_RETRIES = 5;
+
 /** What a backfill needs besides the loader. */
 export interface BackfillDeps {
   readonly definitions: RedisSegmentDefinitions;
@@ -231,15 +234,28 @@ export class Backfills {
       const now = this.#now();
       const { facts, history } = await loader.load(tenant, batch, rule, now);
       if (history.length > 0 && this.#deps.seedFeatures !== undefined) await this.#deps.seedFeatures(tenant, history, needed, now);
-      const written = await Promise.all([...facts].map(async ([pid, f]) => {
-        if (f.version === 0) return [];
-        // `lower` only brings the profile's next time-based re-evaluation forward, so this
-        // segment's windows lapse on time without touching the other segments' schedule.
-        const { membership, nextChange } = evaluateAndSchedule(compiled, f.facts, now);
-        const changes = await segments.writeMembership(tenant, pid, f.version, membership, {
-          at: now, schedule: 'lower', nextChange, definitions: undefined,
-        });
-        return changes.map((c) => ({ ...c, version: f.version, at: now }));
+      const written = await Promise.all([...facts].map(async ([pid, first]) => {
+        let f = first;
+        let at = now;
+        for (let attempt = 1; ; attempt++) {
+          if (f.version === 0) return [];
+          // `lower` only brings the profile's next time-based re-evaluation forward, so this
+          // segment's windows lapse on time without touching the other segments' schedule.
+          const { membership, nextChange } = evaluateAndSchedule(compiled, f.facts, at);
+          const write = await segments.tryWriteMembership(tenant, pid, f.version, membership, {
+            at, schedule: 'lower', nextChange, definitions: undefined,
+          });
+          if (!write.stale || attempt >= MAX_STALE_RETRIES) return write.changes.map((c) => ({ ...c, version: f.version, at }));
+          // Fenced off: the profile changed since its facts were read, or an evaluation at a later
+          // time was written (of other segments too: another backfill, the clock). This segment's
+          // answer was not written, so it is evaluated again on fresh facts at a fresh time.
+          at = this.#now();
+          const reloaded = await loader.load(tenant, [pid], rule, at);
+          if (reloaded.history.length > 0 && this.#deps.seedFeatures !== undefined) await this.#deps.seedFeatures(tenant, reloaded.history, needed, at);
+          const again = reloaded.facts.get(pid);
+          if (again === undefined) return [];
+          f = again;
+        }
       }));
       const changes = written.flat();
       if (changes.length > 0) {

@@ -4,7 +4,7 @@
 -- KEYS[1]: the tenant prefix. ARGV: profileId, version, evaluation time ms, schedule
 -- ('none'|'lower'|'set'), next change ms ('' = none), definitions fingerprint ('' = partial
 -- evaluation), then segmentId / '1'|'0' pairs.
--- Returns the changes as a flat list: 'enter'|'exit', segmentId, ...
+-- Returns the changes as a flat list: 'enter'|'exit', segmentId, ..., or {'stale'} when fenced off.
 -- Paused while the tenant's Redis layout is migrated, and for good once it is (per-profile-layout.md §8).
 local layoutMark = redis.call('HMGET', KEYS[1] .. 'layout', 'version', 'state') if layoutMark[1] == '2' or layoutMark[2] == 'migrating' then return {'paused'} end
 local prefix = KEYS[1]
@@ -14,7 +14,7 @@ local pk = prefix .. 'p:' .. pid
 local fence = redis.call('HMGET', pk, 'seg_version', 'seg_at')
 local fenceVersion, fenceAt = tonumber(fence[1] or '0'), tonumber(fence[2] or '0')
 -- A write without an evaluation time (0) is fenced by the version alone.
-if version < fenceVersion or (version == fenceVersion and at > 0 and at < fenceAt) then return {} end
+if version < fenceVersion or (version == fenceVersion and at > 0 and at < fenceAt) then return {'stale'} end
 redis.call('HSET', pk, 'seg_version', version)
 if at > 0 then redis.call('HSET', pk, 'seg_at', at) end
 if defs ~= '' then redis.call('HSET', pk, 'seg_defs', defs) end

@@ -4,7 +4,7 @@ import { bucketKeys, bucketOf, profileKeys, tenantKeys, type BucketKeys } from '
 import { splitDraws } from './estimate-sample.ts';
 import { RedisSegmentStore } from './segment.redis.ts';
 import { readProfileSignals } from './signals.redis.ts';
-import type { DueProfile, MembershipChange, MembershipWrite, ProfileIndex, ProfileSignals } from './store.ts';
+import type { DueProfile, FencedWrite, MembershipChange, MembershipWrite, ProfileIndex, ProfileSignals } from './store.ts';
 
 /** What a membership write did to the profile (membership-v2.lua) and then to its bucket (bucket-sync.lua). */
 export interface MembershipWriteResult {
@@ -59,6 +59,12 @@ export class RedisMembershipStoreV2 implements ProfileIndex {
   /** RedisSegmentStore.writeMembership on this layout: the changes written (none when stale or gone). */
   async writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
     return (await this.write(tenant, profileId, version, membership, write)).changes;
+  }
+
+  /** RedisSegmentStore.tryWriteMembership on this layout (a profile merged away is not stale: its survivor is evaluated on its own). */
+  async tryWriteMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<FencedWrite> {
+    const r = await this.write(tenant, profileId, version, membership, write);
+    return { changes: r.changes, stale: r.outcome === 'stale' };
   }
 
   /**
@@ -300,6 +306,10 @@ export class RedisSegmentStoreV2 extends RedisSegmentStore {
 
   override writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
     return this.membership.writeMembership(tenant, profileId, version, membership, write);
+  }
+
+  override tryWriteMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<FencedWrite> {
+    return this.membership.tryWriteMembership(tenant, profileId, version, membership, write);
   }
 
   override claimDue(tenant: string, now: number, limit: number, leaseMs: number): Promise<DueProfile[]> {

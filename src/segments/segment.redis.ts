@@ -4,7 +4,7 @@ import { defineScript, execPipeline, type Script, type RedisClient } from '../in
 import { tenantKeys, tenantsKey } from '../profiles/keys.ts';
 import { throwIfPaused } from '../profiles/layout.redis.ts';
 import type { SegmentDefinition } from './model.ts';
-import type { DueProfile, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
+import type { DueProfile, FencedWrite, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
 
 /**
  * Segment definitions (`segments` hash, names in `segnames` for the lookup script), membership
@@ -54,6 +54,10 @@ export class RedisSegmentStore implements SegmentStore {
   }
 
   async writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]> {
+    return (await this.tryWriteMembership(tenant, profileId, version, membership, write)).changes;
+  }
+
+  async tryWriteMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<FencedWrite> {
     const { prefix } = tenantKeys(this.#namespace, tenant);
     const args = membership.flatMap(([id, inside]) => [id, inside ? '1' : '0']);
     const flat = throwIfPaused(tenant, await this.#membership.run([prefix], [
@@ -63,7 +67,7 @@ export class RedisSegmentStore implements SegmentStore {
     for (let i = 0; i + 1 < flat.length; i += 2) {
       changes.push({ kind: flat[i] === 'enter' ? 'enter' : 'exit', segmentId: flat[i + 1] ?? '', profileId });
     }
-    return changes;
+    return { changes, stale: flat[0] === 'stale' };
   }
 
   async claimDue(tenant: string, now: number, limit: number, leaseMs: number): Promise<DueProfile[]> {

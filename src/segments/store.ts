@@ -9,6 +9,12 @@ export interface MembershipChange {
   readonly profileId: string;
 }
 
+/** What a fenced membership write did. */
+export interface FencedWrite {
+  readonly changes: MembershipChange[];
+  readonly stale: boolean;
+}
+
 /**
  * How a membership write schedules the profile's next time-based re-evaluation (the `due` zset):
  * `lower` only brings an earlier time forward (an evaluation of some segments cannot know the
@@ -43,6 +49,12 @@ export interface SegmentStore {
    * Returns what changed.
    */
   writeMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<MembershipChange[]>;
+  /**
+   * writeMembership, telling a write the fence ignored (`stale`: the profile changed since the
+   * evaluation read it, or an evaluation at a later time was written, possibly of other segments)
+   * from one that changed nothing. A writer of some segments only (a backfill) evaluates again.
+   */
+  tryWriteMembership(tenant: string, profileId: string, version: number, membership: readonly [string, boolean][], write?: MembershipWrite): Promise<FencedWrite>;
   /**
    * Takes up to `limit` profiles due at `now` and pushes them `leaseMs` ahead, atomically, so
    * two processors never take the same one; a claimer that dies leaves it due again at the lease end.

@@ -10,7 +10,7 @@ import type { ValidateRuleResponse__Output } from '../../src/gen/pulse/v1/Valida
 import { tenantKeys } from '../../src/profiles/keys.ts';
 import { eventually } from '../support/env.ts';
 import { startE2e } from '../support/e2e.ts';
-import { segMembers, segSize } from '../support/keys.ts';
+import { ownerKey, segMembers, segSize } from '../support/keys.ts';
 
 const ADMIN = 'admin-key-for-lifecycle-01';
 const PROFILES = 3000;
@@ -25,7 +25,7 @@ async function publish(events: readonly Record<string, unknown>[]): Promise<void
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const keys = tenantKeys(e2e.ns, 'acme');
-const userKey = (id: string): string => keys.identifier({ type: 'user_id', id });
+const userKey = (id: string): string => ownerKey(e2e.ns, 'acme', { type: 'user_id', id });
 
 /**
  * Waits until everything published so far is fully processed (Redis and ClickHouse): batches are

@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { service as healthService } from 'grpc-health-check';
-import { tenantKeys } from '../../src/profiles/keys.ts';
+import { rememberedFor } from '../support/keys.ts';
 import { eventually } from '../support/env.ts';
 import { startE2e } from '../support/e2e.ts';
 import { bearer } from '../support/pulse-process.ts';
@@ -59,7 +59,7 @@ void t.test('an event published to NATS is looked up through gRPC and lands in C
 
   // De-duplication outlives JetStream's 2-minute window: a messageId is remembered for 7 days, so
   // the same event sent again a day later is still recognised.
-  const ttl = await e2e.redis.ttl(tenantKeys(e2e.ns, 'acme').dedup('e2e-1'));
+  const ttl = await rememberedFor(e2e.redis, e2e.ns, 'acme', 'e2e-1', profile.id);
   t.ok(ttl > 6 * 24 * 3600 && ttl <= 7 * 24 * 3600, `the messageId is remembered for 7 days (TTL ${ttl} s)`);
 
   const sql = await e2e.cli(['sql', `SELECT message_id, type, event, profile_id FROM ${e2e.ns}.events WHERE tenant = 'acme' ORDER BY message_id`]);

@@ -44,11 +44,12 @@ t.teardown(async () => {
 const logged: { msg: string; segment?: string }[] = [];
 
 /** A process's Backfills, wired as src/main.ts wires them. */
-function processBackfills(leaseMs: number): Backfills {
+function processBackfills(leaseMs: number, now?: () => number): Backfills {
   const loader = new RuleFactsLoader({ profiles: rt.profiles, index: definitions, history: new ClickHouseEventHistory(stack.warehouse, ns) });
   const b = new Backfills({
     definitions, index: definitions, segments: rt.segments, loader, publishChanges: async () => undefined, history: rt.history,
     log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line) as { msg: string }); } }), batchSize: 500, leaseMs,
+    ...(now === undefined ? {} : { now }),
   });
   jobs.push(b);
   return b;
@@ -110,4 +111,29 @@ void t.test('two processes: the lease lets one run the job; watch() finds orphan
   const about = (msg: string) => logged.filter((l) => l.segment === 'tier1' && l.msg === msg).length;
   t.equal(about('resuming a backfill its process left unfinished'), 1, 'one process took the job over');
   t.equal(about('segment backfill done'), 1, 'and only one ran it, while both kept looking');
+});
+
+void t.test('a backfill write fenced off by a later evaluation of another segment is evaluated again, not lost', async (t) => {
+  // Another writer (a second backfill, the clock) evaluated segment `other` of every profile a
+  // minute after this backfill reads its facts, at the same profile version: the membership fence
+  // (same version, earlier evaluation time) ignores the backfill's first write of each profile.
+  const base = Date.now();
+  const pids: string[] = [];
+  for await (const batch of definitions.scanProfiles('acme', 500)) pids.push(...batch);
+  t.equal(pids.length, USERS);
+  const facts = await rt.profiles.facts('acme', pids);
+  for (const [pid, { version }] of facts) {
+    await rt.segments.writeMembership('acme', pid, version, [['other', false]], { at: base + 60_000, schedule: 'lower', nextChange: undefined, definitions: undefined });
+  }
+  await orphan('tier2', 'tier = 2');
+  // The job's first reads happen at `base`, every later one two minutes on.
+  let calls = 0;
+  const b = processBackfills(30_000, () => (++calls <= 2 ? base : base + 120_000));
+  t.same(await b.resumeUnfinished(['acme']), ['acme/tier2']);
+  const done = await eventually(async () => {
+    const p = await definitions.progress('acme', 'tier2');
+    return p?.state === 'done' ? p : undefined;
+  }, 15_000, 'tier2 done');
+  t.equal(done.entered, USERS / 4, 'every tier-2 profile entered, on its second evaluation');
+  t.equal(await members('tier2'), USERS / 4, 'and is a member');
 });

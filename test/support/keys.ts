@@ -1,6 +1,7 @@
 import type { RedisLayout } from '../../src/config/config.ts';
 import type { RedisClient } from '../../src/infra/redis.ts';
-import { bucketKeys, bucketOf, profileKeys, tenantKeys } from '../../src/profiles/keys.ts';
+import type { Identifier } from '../../src/identity/identifier.ts';
+import { bucketKeys, bucketOf, identifierOwner, profileKeys, tenantKeys } from '../../src/profiles/keys.ts';
 
 /*
  * Reads of Redis state that tests assert on, for the families whose layout changes between the
@@ -44,4 +45,20 @@ export function dueOf(redis: RedisClient, namespace: string, tenant: string, pro
 export async function segsOf(redis: RedisClient, namespace: string, tenant: string, profileId: string): Promise<string[]> {
   const keys = TEST_LAYOUT === 'tenant' ? tenantKeys(namespace, tenant).profile(profileId) : profileKeys(namespace, tenant, profileId);
   return (await redis.smembers(keys.segs)).sort();
+}
+
+/** The key of an identifier's owner (-> the profile id): `id:<type>:<id>` under the tenant's tag, or in the identifier's own slot. */
+export function ownerKey(namespace: string, tenant: string, idf: Identifier): string {
+  return TEST_LAYOUT === 'tenant' ? tenantKeys(namespace, tenant).identifier(idf) : identifierOwner(namespace, tenant, idf);
+}
+
+/**
+ * How long a messageId is remembered as applied, in seconds: its `dedup:<mid>` key's TTL, or on
+ * the profile layout the time left of its entry in its profile's `seen` (`profileId` needed there);
+ * -2 when it is not remembered.
+ */
+export async function rememberedFor(redis: RedisClient, namespace: string, tenant: string, messageId: string, profileId: string): Promise<number> {
+  if (TEST_LAYOUT === 'tenant') return redis.ttl(tenantKeys(namespace, tenant).dedup(messageId));
+  const until = await redis.zscore(profileKeys(namespace, tenant, profileId).seen, messageId);
+  return until === null ? -2 : Math.round((Number(until) - Date.now()) / 1000);
 }

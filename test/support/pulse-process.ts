@@ -2,11 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadPulseGrpc } from '../../src/infra/proto.ts';
+import type { BackfillStatus__Output } from '../../src/gen/pulse/v1/BackfillStatus.ts';
 import type { CreateSegmentRequest } from '../../src/gen/pulse/v1/CreateSegmentRequest.ts';
 import type { DeleteSegmentRequest } from '../../src/gen/pulse/v1/DeleteSegmentRequest.ts';
 import type { DeleteSegmentResponse__Output } from '../../src/gen/pulse/v1/DeleteSegmentResponse.ts';
+import type { EstimateSegmentRequest } from '../../src/gen/pulse/v1/EstimateSegmentRequest.ts';
+import type { EstimateSegmentResponse__Output } from '../../src/gen/pulse/v1/EstimateSegmentResponse.ts';
 import type { GetAudienceRequest } from '../../src/gen/pulse/v1/GetAudienceRequest.ts';
 import type { GetAudienceResponse__Output } from '../../src/gen/pulse/v1/GetAudienceResponse.ts';
+import type { GetBackfillStatusRequest } from '../../src/gen/pulse/v1/GetBackfillStatusRequest.ts';
 import type { GetProfileRequest } from '../../src/gen/pulse/v1/GetProfileRequest.ts';
 import type { GetSegmentRequest } from '../../src/gen/pulse/v1/GetSegmentRequest.ts';
 import type { ListSegmentsRequest } from '../../src/gen/pulse/v1/ListSegmentsRequest.ts';
@@ -107,6 +111,8 @@ export function grpcClients(port: number) {
     getSegment: unary<GetSegmentRequest, Segment__Output>(segments, 'GetSegment'),
     listSegments: unary<ListSegmentsRequest, ListSegmentsResponse__Output>(segments, 'ListSegments'),
     deleteSegment: unary<DeleteSegmentRequest, DeleteSegmentResponse__Output>(segments, 'DeleteSegment'),
+    estimateSegment: unary<EstimateSegmentRequest, EstimateSegmentResponse__Output>(segments, 'EstimateSegment'),
+    getBackfillStatus: unary<GetBackfillStatusRequest, BackfillStatus__Output>(segments, 'GetBackfillStatus'),
     close: () => { targeting.close(); profiles.close(); segments.close(); },
   };
 }
