@@ -107,7 +107,8 @@ interface Identity {
 
 /** Tries of a merge whose loser changed between acceptance and freeze, or was busy. */
 const MAX_TRIES = 5;
-const DEFAULT_LEASE_MS = 30_000;
+/** How old an acceptance must be before completeMerge takes it back, unless leaseMs says otherwise (§3.5). */
+export const DEFAULT_LEASE_MS = 30_000;
 const CHUNK_BYTES = 512 * 1024;
 
 /** cjson writes an empty Lua table as `{}`. */

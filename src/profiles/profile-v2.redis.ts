@@ -5,7 +5,7 @@ import type { RedisClient, Script } from '../infra/redis.ts';
 import type { FactsInput } from '../segments/rule.ts';
 import { planIdentity, type OwnerSnapshot } from './identity-plan.ts';
 import { identifierOwner, profileIdFor, profileKeys, tenantKeys } from './keys.ts';
-import { MergeRunner, type MergeRunnerOptions } from './merge.redis.ts';
+import { DEFAULT_LEASE_MS, MergeRunner, type MergeRunnerOptions } from './merge.redis.ts';
 import { profileSlotScript } from './profile-slot.ts';
 import { byPriority, counterName, orderToken, type Applied, type Merge, type ProfileView, type RefusedMerge, type TraitChange } from './model.ts';
 import {
@@ -98,10 +98,25 @@ export function readApplyProfile(raw: unknown): ApplyProfileResult {
   };
 }
 
-/** What a component of a batch knows: identifier owners (null: nobody) and snapshots of live profiles. */
+/** A merge a live profile has accepted (`:absorbing`): the loser, the event that linked them, when. */
+interface Acceptance {
+  readonly loser: string;
+  readonly mid: string;
+  readonly at: number;
+}
+
+/**
+ * What a component of a batch knows: identifier owners (null: nobody), snapshots of live
+ * profiles and the merges each has accepted and not finished.
+ */
 interface View {
   readonly owners: Map<string, string | null>;
   readonly profiles: Map<string, OwnerSnapshot>;
+  readonly absorbing: Map<string, readonly Acceptance[]>;
+}
+
+function newView(from?: View): View {
+  return { owners: new Map(from?.owners), profiles: new Map(from?.profiles), absorbing: new Map(from?.absorbing) };
 }
 
 /**
@@ -156,6 +171,8 @@ export interface ProfileStoreV2Stats {
   finishedFrozen: number;
   /** Identifiers given up after a lost claim (merge-release.lua). */
   released: number;
+  /** Merges a crash left unfinished (this event's, or past their lease) that this store finished or took back. */
+  finishedCrashed: number;
 }
 
 /** What one event's application has done so far, across its plans. */
@@ -164,6 +181,8 @@ interface Progress {
   readonly merges: Merge[];
   /** Merges merge-accept.lua refused although the plan allowed them, by the identifier that linked them. */
   readonly refuse: Map<string, string>;
+  /** Losers whose unfinished merge into a profile of the group this call tried to finish. */
+  readonly helped: Set<string>;
   /** The profile this call applied the event on, when a claim was lost afterwards: the next plan starts there. */
   on: string | undefined;
   /** The answer of that application. */
@@ -185,7 +204,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
   readonly #merge: StoreMergeOptions;
   readonly #runners = new Map<string, MergeRunner>();
   readonly stats: ProfileStoreV2Stats = {
-    moved: 0, stale: 0, lostClaims: 0, merged: 0, mergeRefused: 0, mergeRetries: 0, frozen: 0, finishedFrozen: 0, released: 0,
+    moved: 0, stale: 0, lostClaims: 0, merged: 0, mergeRefused: 0, mergeRetries: 0, frozen: 0, finishedFrozen: 0, released: 0, finishedCrashed: 0,
   };
 
   /** The options of RedisProfileStore, and how merges are run. */
@@ -225,7 +244,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
     const out = new Array<Applied>(events.length);
     // R1 for the whole batch, so events whose identifiers differ but name one profile share a component too.
     // With it, whether a profile was born for an event before (a crash between its birth and its claims).
-    const seen: View = { owners: new Map(), profiles: new Map() };
+    const seen = newView();
     const [reborn] = await Promise.all([
       Promise.all(events.map(async (e) => await this.#redis.hexists(profileKeys(this.#namespace, tenant, profileIdFor(tenant, e.messageId)).hash, 'created') === 1)),
       this.#resolveInto(tenant, seen, events.flatMap((e) => e.identifiers)),
@@ -235,7 +254,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
       return pid === null || pid === undefined ? [] : [pid];
     });
     const settled = await Promise.allSettled(components(events, profilesOf).map(async (indexes) => {
-      const view: View = { owners: new Map(seen.owners), profiles: new Map(seen.profiles) };
+      const view = newView(seen);
       for (const i of indexes) {
         const e = events[i];
         if (e !== undefined) out[i] = await this.#applyOne(tenant, policy, view, e, reborn[i] === true);
@@ -254,7 +273,9 @@ export class RedisProfileStoreV2 implements ProfileStore {
     const ids = byPriority(e.identifiers);
     const runner = this.runner(tenant);
     // A profile born for this event before (a crash between its birth and its claims) holds it: the plan starts there.
-    const progress: Progress = { merges: [], refuse: new Map(), on: reborn ? profileIdFor(tenant, e.messageId) : undefined, first: undefined, stale: 0 };
+    const progress: Progress = {
+      merges: [], refuse: new Map(), helped: new Set(), on: reborn ? profileIdFor(tenant, e.messageId) : undefined, first: undefined, stale: 0,
+    };
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       if (attempt > 0) await pause(attempt);
       const done = await this.#attempt(tenant, policy, view, e, ids, runner, progress);
@@ -276,6 +297,29 @@ export class RedisProfileStoreV2 implements ProfileStore {
     // them is one whose claim was lost (now, or before a crash), to give up.
     const group = [start, plan.profile, ...plan.merges.flatMap((m) => [m.survivor, m.merged])];
     const listed = new Set(group.flatMap((p) => (p === undefined ? [] : view.profiles.get(p)?.identifiers.map(identifierKey) ?? [])));
+
+    // Merges into a profile of the group that a crash left unfinished (§3.5): this event's own (a
+    // redelivery) or older than the lease. Finished merges of this event go in its answer.
+    const lease = this.#merge.leaseMs ?? DEFAULT_LEASE_MS;
+    let finished = false;
+    for (const p of new Set(group)) {
+      for (const a of p === undefined ? [] : view.absorbing.get(p) ?? []) {
+        if (progress.helped.has(a.loser) || (a.mid !== e.messageId && Date.now() - a.at < lease)) continue;
+        progress.helped.add(a.loser);
+        const done = await runner.completeMerge(tenant, a.loser);
+        if (done.status === 'finished' && a.mid === e.messageId && !progress.merges.some((m) => m.merged === a.loser)) progress.merges.push(done.merge);
+        if (done.status === 'finished' || done.status === 'aborted') {
+          this.stats.finishedCrashed++;
+          forgetProfile(view, p);
+          forgetProfile(view, a.loser);
+          finished = true;
+        }
+      }
+    }
+    if (finished) {
+      forget(view, ids);
+      return undefined;
+    }
 
     // Step 5 of §10: each planned merge through the protocol, in walk order.
     const survivors = new Set<string>();
@@ -365,8 +409,11 @@ export class RedisProfileStoreV2 implements ProfileStore {
   /** The live profile `owner` is or lives on in, its snapshot in the view (known profiles are live ones). */
   async #know(tenant: string, view: View, owner: string): Promise<string> {
     if (view.profiles.has(owner)) return owner;
-    const { pid, snapshot } = await this.#snapshot(tenant, owner);
-    if (!view.profiles.has(pid)) view.profiles.set(pid, snapshot);
+    const { pid, snapshot, absorbing } = await this.#snapshot(tenant, owner);
+    if (!view.profiles.has(pid)) {
+      view.profiles.set(pid, snapshot);
+      view.absorbing.set(pid, absorbing);
+    }
     return pid;
   }
 
@@ -374,13 +421,14 @@ export class RedisProfileStoreV2 implements ProfileStore {
    * R1b: what planIdentity needs of a profile, after following tombstones to the live one. A
    * frozen profile is being merged: its driver is given helpAfterMs, then the merge is finished here.
    */
-  async #snapshot(tenant: string, owner: string): Promise<{ pid: string; snapshot: OwnerSnapshot }> {
+  async #snapshot(tenant: string, owner: string): Promise<{ pid: string; snapshot: OwnerSnapshot; absorbing: Acceptance[] }> {
     let pid = owner;
     let frozenSince: number | undefined;
     for (let hops = 0; hops < MAX_HOPS + 100; hops++) {
       const pk = profileKeys(this.#namespace, tenant, pid);
-      const [[state, into, created], ids, nomerge, merged] = await Promise.all([
+      const [[state, into, created], ids, nomerge, merged, absorbing] = await Promise.all([
         this.#redis.hmget(pk.hash, 'state', 'into', 'created'), this.#redis.smembers(pk.ids), this.#redis.smembers(pk.nomerge), this.#redis.smembers(pk.merged),
+        this.#redis.hgetall(pk.absorbing),
       ]);
       if (state === 'merged' && typeof into === 'string') {
         pid = into;
@@ -401,6 +449,10 @@ export class RedisProfileStoreV2 implements ProfileStore {
       return {
         pid,
         snapshot: { created: created === null || created === undefined ? undefined : Number(created), identifiers: ids.map(parseIdentifierKey), nomerge, merged },
+        absorbing: Object.entries(absorbing).map(([loser, json]) => {
+          const a = JSON.parse(json) as { mid?: unknown; at?: unknown };
+          return { loser, mid: typeof a.mid === 'string' ? a.mid : '', at: typeof a.at === 'number' ? a.at : 0 };
+        }),
       };
     }
     throw new Error(`profile ${owner}: more than ${MAX_HOPS} tombstones or frozen too long`);
@@ -514,6 +566,7 @@ function forget(view: View, ids: readonly Identifier[]): void {
 /** Drops what the view knows of a profile, and which identifiers it owns, so they are read again. */
 function forgetProfile(view: View, pid: string): void {
   view.profiles.delete(pid);
+  view.absorbing.delete(pid);
   for (const [k, v] of view.owners) if (v === pid) view.owners.delete(k);
 }
 

@@ -3,10 +3,10 @@ import type { PulseEvent } from '../../src/collection/event.ts';
 import { identifierKey, type Identifier } from '../../src/identity/identifier.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
 import type { Json, JsonObject } from '../../src/json.ts';
-import type { Applied } from '../../src/profiles/model.ts';
+import type { Applied, Merge } from '../../src/profiles/model.ts';
 import type { IdentityLimits } from '../../src/profiles/policy.ts';
 import { identifierOwner, profileIdFor, profileKeys } from '../../src/profiles/keys.ts';
-import { MergeRunner } from '../../src/profiles/merge.redis.ts';
+import { MergeRunner, type MergeStep } from '../../src/profiles/merge.redis.ts';
 import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
 import type { ProfileStore } from '../../src/profiles/store.ts';
@@ -364,6 +364,63 @@ void t.test('a birth whose claims a crash interrupted, redelivered after another
   const [r] = await store.applyEvents(tenant, [ev('b1', [anon('z')], 1)]);
   t.same(r?.merges.length, 1, 'the redelivery merges the profile it was born on with the owner');
   t.same((await store.get(tenant, other?.profileId ?? ''))?.eventCounts, { Viewed: 2 }, 'each event counted once');
+});
+
+/** The keys of a namespace's tenant matching `part` (`p`, `absorbing`, `jobs`). */
+async function tenantKeysMatching(ns: string, tenant: string, part: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:{${tenant}:*}:${part}`, 'COUNT', 1000);
+    cursor = next;
+    out.push(...keys);
+  } while (cursor !== '0');
+  return out;
+}
+
+void t.test('a crash after each merge step, recovered by the redelivery, by the sweeper, or by another event reaching the loser: the state without a crash, each event once', async (t) => {
+  const steps: readonly MergeStep[] = ['M0', 'M1', 'M2', 'M3', 'M4', 'M5'];
+  for (const step of steps) {
+    for (const recovery of ['redelivery', 'sweeper', 'other event'] as const) {
+      const tenant = `crash-${step.toLowerCase()}-${recovery.split(' ')[0] ?? ''}`;
+      const idfa: Identifier = { type: 'idfa', id: 'b2' };
+      const [e1, e2, e3, e4] = [ev('c1', [anon('a')], 1), ev('c2', [anon('b'), idfa], 2), ev('c3', [anon('b'), anon('a')], 3), ev('c4', [idfa], 4)] as [PulseEvent, PulseEvent, PulseEvent, PulseEvent];
+      const v1Store = new RedisProfileStore(redis, ns1, 3600);
+      const v1Applied: Applied[] = [];
+      for (const e of [e1, e2, e3, e4]) v1Applied.push(...await v1Store.applyEvents(tenant, [e]));
+      const published: string[] = [];
+      const merge = { buckets: 8, helpAfterMs: 20, publish: async (_t: string, m: Merge) => { published.push(m.merged); } };
+      const store = new RedisProfileStoreV2(redis, ns2, 3600, { merge });
+      const v2Applied = [...await store.applyEvents(tenant, [e1]), ...await store.applyEvents(tenant, [e2])];
+      const crashing = new RedisProfileStoreV2(redis, ns2, 3600, { merge: { ...merge, afterStep: (s: MergeStep) => { if (s === step) throw new Error(`crash after ${s}`); } } });
+      await t.rejects(crashing.applyEvents(tenant, [e3]), { message: `crash after ${step}` });
+      const sweeper = new MergeRunner(redis, ns2, { buckets: 8, leaseMs: 0, publish: merge.publish });
+      const fresh = new RedisProfileStoreV2(redis, ns2, 3600, { merge });
+      if (recovery === 'sweeper') await sweeper.sweep(tenant);
+      const order = recovery === 'other event' ? [e4, e3] : [e3, e4];
+      for (const e of order) v2Applied.push(...await fresh.applyEvents(tenant, [e]));
+      const label = `crash after ${step}, recovered by the ${recovery}`;
+      const leftover = async (): Promise<number[]> => {
+        const states = await Promise.all((await tenantKeysMatching(ns2, tenant, 'p')).map((k) => redis.hget(k, 'state')));
+        const jobs = await Promise.all((await tenantKeysMatching(ns2, tenant, 'jobs')).map((k) => redis.zcard(k)));
+        return [states.filter((x) => x === 'frozen').length, (await tenantKeysMatching(ns2, tenant, 'absorbing')).length, jobs.reduce((a, b) => a + b, 0)];
+      };
+      t.same(await leftover(), [0, 0, 0], `${label}: the redelivery finished (or took back) the merge, no sweep needed`);
+      // The redelivery answers the merge unless the sweeper finished it first, or the other event
+      // did (it meets L frozen while L's identifiers still name L, M2-M3).
+      const frozen = steps.indexOf(step) >= steps.indexOf('M2');
+      const swept = (recovery === 'sweeper' && frozen) || (recovery === 'other event' && frozen && steps.indexOf(step) < steps.indexOf('M4'));
+      t.same(v2Applied.find((a, n) => n >= 2 && a.merges.length > 0 && !a.duplicate)?.merges.length ?? 0, swept ? 0 : 1, `${label}: the redelivered event's answer ${swept ? 'has no merge' : 'has the merge'}`);
+      await sweeper.sweep(tenant);
+      const v1 = await normalize(v1Store, tenant, [e1, e2, e3, e4], v1Applied);
+      const v2 = await normalize(store, tenant, [e1, e2, e3, e4], v2Applied);
+      t.same(v2.profiles, v1.profiles, `${label}: the profiles of a run without a crash`);
+      t.same(await leftover(), [0, 0, 0], `${label}: after a sweep nothing frozen, absorbing or journaled is left`);
+      const states = await Promise.all((await tenantKeysMatching(ns2, tenant, 'p')).map((k) => redis.hget(k, 'state')));
+      const tombstones = states.filter((x) => x === 'merged').length;
+      t.same([tombstones, [...new Set(published)].length], [1, 1], `${label}: one tombstone, merge:<L> published for it`);
+    }
+  }
 });
 
 void t.test('an id key naming a profile that does not hold the identifier: resolved again, then applied anyway', async (t) => {
