@@ -302,8 +302,8 @@ export class RedisProfileStoreV2 implements ProfileStore {
     // redelivery) or older than the lease. Finished merges of this event go in its answer.
     const lease = this.#merge.leaseMs ?? DEFAULT_LEASE_MS;
     let finished = false;
-    for (const p of new Set(group)) {
-      for (const a of p === undefined ? [] : view.absorbing.get(p) ?? []) {
+    for (const p of new Set(group.filter((x): x is string => x !== undefined))) {
+      for (const a of view.absorbing.get(p) ?? []) {
         if (progress.helped.has(a.loser) || (a.mid !== e.messageId && Date.now() - a.at < lease)) continue;
         progress.helped.add(a.loser);
         const done = await runner.completeMerge(tenant, a.loser);
