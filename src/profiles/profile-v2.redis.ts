@@ -28,7 +28,9 @@ import type { ProfileStore } from './store.ts';
  * and a lost claim plan the event again (bounded). A merge the survivor refuses is planned again
  * as a refusal. After a lost claim the profile the event is on starts the next plan, so it is
  * merged with the claim's winner (or gives the identifier up, merge-release.lua); the event stays
- * counted once since `:seen` travels with merges, and its stored answer gains the merges.
+ * counted once since `:seen` travels with merges, and its stored answer gains the merges. A merge
+ * into a profile of the event's group that a crash left unfinished is finished (completeMerge) when
+ * it is the event's own (a redelivery) or older than the lease; the sweeper does the rest.
  */
 
 /** What apply-profile.lua is told about one event, besides the policy and limits. */
