@@ -32,12 +32,12 @@ import { natsConsentChanges } from './privacy/consent-changes.nats.ts';
 import { RedisConsentStore } from './privacy/consent.redis.ts';
 import { RedisConsentStoreV2 } from './privacy/consent-v2.redis.ts';
 import type { ConsentStore } from './privacy/store.ts';
-import { natsProfileChanges, natsUnmergeChanges } from './profiles/changes.nats.ts';
+import { natsMergeChange, natsProfileChanges, natsUnmergeChanges } from './profiles/changes.nats.ts';
 import { ProfileHistoryWriter } from './profiles/history.clickhouse.ts';
 import { TenantLayouts } from './profiles/layout.redis.ts';
-import { MergeRunner } from './profiles/merge.redis.ts';
 import { RedisProfileStore } from './profiles/profile.redis.ts';
 import { RedisProfileStoreV2 } from './profiles/profile-v2.redis.ts';
+import type { Merge } from './profiles/model.ts';
 import type { ProfileStore } from './profiles/store.ts';
 import { profileHandlers } from './profiles/service.ts';
 import { ProfileUnmerger } from './profiles/unmerge.ts';
@@ -107,8 +107,11 @@ interface RedisAdapters {
   readonly unmerge: UnmergeState;
   /** The profile layout's bucketed membership (reach for MatchAudience). */
   readonly membership?: RedisMembershipStoreV2;
-  /** The sweeper of half-done merges and unmerges (the profile layout's journals), for the segment clock. */
-  readonly sweep?: (tenant: string) => Promise<SweepCounts>;
+  /**
+   * The sweeper of half-done merges and unmerges (the profile layout's journals), for the segment
+   * clock: what it did, and the unmerges it finished (their profiles still need their segments).
+   */
+  readonly sweep?: (tenant: string) => Promise<{ counts: SweepCounts; unmerged: { profileId: string; splitProfileId: string }[] }>;
 }
 
 /**
@@ -118,7 +121,7 @@ interface RedisAdapters {
  * spreads over a Redis Cluster. On `profile`, a tenant's layout marker is checked before its
  * events are applied: a tenant written in the other layout, or being migrated, is refused.
  */
-function redisAdapters(config: Config, redis: RedisClient, definitions: RedisSegmentDefinitions): RedisAdapters {
+function redisAdapters(config: Config, redis: RedisClient, definitions: RedisSegmentDefinitions, publishMerge: (tenant: string, merge: Merge, messageId: string) => Promise<void>): RedisAdapters {
   const ns = config.namespace;
   const policy = { policies: config.profilePolicies, limits: config.identityLimits };
   if (config.redisLayout === 'tenant') {
@@ -132,7 +135,7 @@ function redisAdapters(config: Config, redis: RedisClient, definitions: RedisSeg
   const buckets = config.redisBuckets;
   const membership = new RedisMembershipStoreV2(redis, ns, buckets);
   const gone = (tenant: string, loser: string, segments: readonly string[]) => membership.gone(tenant, loser, segments);
-  const store = new RedisProfileStoreV2(redis, ns, config.dedupTtlSeconds, { ...policy, merge: { buckets, gone } });
+  const store = new RedisProfileStoreV2(redis, ns, config.dedupTtlSeconds, { ...policy, merge: { buckets, gone, publish: publishMerge } });
   const layouts = new TenantLayouts(redis, ns, { layout: 'profile', buckets });
   const profiles: ProfileStore = {
     applyEvents: async (tenant, events) => {
@@ -145,14 +148,14 @@ function redisAdapters(config: Config, redis: RedisClient, definitions: RedisSeg
     get: (tenant, id) => store.get(tenant, id),
     refusedMerges: (tenant, limit) => store.refusedMerges(tenant, limit),
   };
-  const merges = new MergeRunner(redis, ns, { buckets, ...policy, gone });
   const unmerge = new RedisUnmergeStateV2(redis, ns, { buckets, dedupTtlSeconds: config.dedupTtlSeconds, ...(config.profilePolicies === undefined ? {} : { policies: config.profilePolicies }) });
   return {
     profiles, segments: new RedisSegmentStoreV2(redis, ns, membership), index: membership, features: new FeatureStoreV2(redis, ns, config.dedupTtlSeconds),
     consent: new RedisConsentStoreV2(redis, ns, store), frequency: new FrequencyStoreV2(redis, ns), audiences: new RedisAudienceReaderV2(redis, ns), unmerge, membership,
     sweep: async (tenant) => {
-      const swept = await sweepJournals(redis, ns, tenant, { buckets }, { merges, unmerges: unmerge });
-      return sweepCounts([...swept.merges.values(), ...[...swept.unmerges.values()].flat()]);
+      const swept = await sweepJournals(redis, ns, tenant, { buckets }, { merges: store.runner(tenant), unmerges: unmerge });
+      const unmerged = [...swept.unmerges].flatMap(([profileId, outcomes]) => outcomes.filter((o) => o.status === 'finished').map((o) => ({ profileId, splitProfileId: o.splitProfileId })));
+      return { counts: sweepCounts([...swept.merges.values(), ...[...swept.unmerges.values()].flat()]), unmerged };
     },
   };
 }
@@ -182,7 +185,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     for (const ddl of schemaStatements(config.namespace)) await warehouse.exec(ddl);
 
     const segmentDefinitions = new RedisSegmentDefinitions(redis, config.namespace);
-    const adapters = redisAdapters(config, redis, segmentDefinitions);
+    const adapters = redisAdapters(config, redis, segmentDefinitions, natsMergeChange(nc, config.namespace));
     const { profiles, segments, features, index } = adapters;
     const membershipHistory = new ClickHouseMembershipHistory(warehouse, config.namespace);
 
@@ -222,9 +225,24 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
     if (role === 'all' || role === 'processor') {
       // Time-based exits: profiles whose membership lapses with no new event (processors/segment-clock.ts).
       const clockLog = log.child({ component: 'segment-clock' });
+      const clockRealtime = new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: clockLog, metrics, now: Date.now });
+      const publishSegmentChanges = natsSegmentChanges(nc, config.namespace);
+      const sweeper = adapters.sweep;
       const clock = startSegmentClock({
-        realtime: new RealtimeSegments({ segments, profiles, features, history: membershipHistory, log: clockLog, metrics, now: Date.now }),
-        segments, publishChanges: natsSegmentChanges(nc, config.namespace), ...(adapters.sweep === undefined ? {} : { sweep: adapters.sweep }),
+        realtime: clockRealtime, segments, publishChanges: publishSegmentChanges,
+        ...(sweeper === undefined ? {} : {
+          // An unmerge a crash left after its swap is finished here; what the unmerge would have
+          // done next is done too: the new profile indexed, both sides' segments evaluated.
+          sweep: async (tenant: string) => {
+            const { counts, unmerged } = await sweeper(tenant);
+            if (unmerged.length > 0) {
+              await index.indexProfiles(tenant, unmerged.map((u) => u.splitProfileId));
+              const targets = new Map(unmerged.flatMap((u) => [[u.profileId, 'all' as const], [u.splitProfileId, 'all' as const]]));
+              await publishSegmentChanges(tenant, await clockRealtime.evaluate(tenant, targets, 'unmerge'));
+            }
+            return counts;
+          },
+        }),
       }, { periodMs: config.segmentClockMs, log: clockLog, metrics });
       closers.push(() => clock.stop());
     }

@@ -20,13 +20,15 @@ let stack: TestStack;
 let rt: RealtimeHarness;
 let definitions: RedisSegmentDefinitions;
 const jobs: Backfills[] = [];
+/** The profile index of the layout the suite runs under (the tenant layout's is the definitions store's). */
+const index = () => rt.index ?? definitions;
 
 t.before(async () => {
   stack = await openTestStack(ns, 'backfill-resume-test');
   definitions = new RedisSegmentDefinitions(stack.redis, ns);
   // The profile index the backfill walks, kept as src/main.ts keeps it.
   rt = await startRealtime(stack.nc, stack.redis, stack.warehouse, ns, createMetrics(), Date.now, {
-    recordProfileChanges: (tenant, _events, results) => definitions.indexProfiles(tenant, results.map((r) => r.profileId)),
+    recordProfileChanges: (tenant, _events, results) => index().indexProfiles(tenant, results.map((r) => r.profileId)),
   });
   for (let i = 0; i < USERS; i++) {
     await rt.publish('acme', { type: 'identify', messageId: `i${i}`, userId: `u${i}`, traits: { tier: i % 4 }, timestamp: new Date().toISOString() });
@@ -45,9 +47,9 @@ const logged: { msg: string; segment?: string }[] = [];
 
 /** A process's Backfills, wired as src/main.ts wires them. */
 function processBackfills(leaseMs: number, now?: () => number): Backfills {
-  const loader = new RuleFactsLoader({ profiles: rt.profiles, index: definitions, history: new ClickHouseEventHistory(stack.warehouse, ns) });
+  const loader = new RuleFactsLoader({ profiles: rt.profiles, index: index(), history: new ClickHouseEventHistory(stack.warehouse, ns) });
   const b = new Backfills({
-    definitions, index: definitions, segments: rt.segments, loader, publishChanges: async () => undefined, history: rt.history,
+    definitions, index: index(), segments: rt.segments, loader, publishChanges: async () => undefined, history: rt.history,
     log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line) as { msg: string }); } }), batchSize: 500, leaseMs,
     ...(now === undefined ? {} : { now }),
   });
@@ -119,7 +121,7 @@ void t.test('a backfill write fenced off by a later evaluation of another segmen
   // (same version, earlier evaluation time) ignores the backfill's first write of each profile.
   const base = Date.now();
   const pids: string[] = [];
-  for await (const batch of definitions.scanProfiles('acme', 500)) pids.push(...batch);
+  for await (const batch of index().scanProfiles('acme', 500)) pids.push(...batch);
   t.equal(pids.length, USERS);
   const facts = await rt.profiles.facts('acme', pids);
   for (const [pid, { version }] of facts) {

@@ -4,12 +4,11 @@ import { EmbeddedWarehouse } from '../../src/infra/clickhouse-embedded.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { connectNats, ensureStreams } from '../../src/infra/nats.ts';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.ts';
-import { tenantKeys } from '../../src/profiles/keys.ts';
 import { newSegment } from '../../src/segments/model.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
 import { schemaStatements } from '../../src/warehouse/schema.ts';
 import { cleanupNamespace, NATS_URL, REDIS_URL, tempDir, uniqueNamespace } from '../support/env.ts';
-import { dueOf, segMembers, segsOf as segsIn } from '../support/keys.ts';
+import { dueOf, profileKeysOf, segMembers, segsOf as segsIn } from '../support/keys.ts';
 import { startRealtime, type RealtimeHarness } from '../support/realtime.ts';
 
 const ns = uniqueNamespace('rt');
@@ -78,7 +77,7 @@ void t.test('events enter the segments they make true, with windows, filters and
 
 void t.test('an event re-evaluates only the segments that depend on what it changed', async (t) => {
   // Take the profile out of `pro` behind the processor's back: only an evaluation of `pro` puts it back.
-  await redis.srem(tenantKeys(ns, 'acme').profile(pid).segs, 'pro');
+  await redis.srem(profileKeysOf(ns, 'acme', pid).segs, 'pro');
   const evaluated = async () => (await metrics.segmentEvaluations.get()).values.find((v) => v.labels['path'] === 'ingest')?.value ?? 0;
   const before = await evaluated();
   await rt.publish('acme', { type: 'track', messageId: 'v1', userId: 'u1', event: 'Visit', timestamp: at(clock - 10_000) });
@@ -102,7 +101,7 @@ void t.test('a new segment is evaluated on a profile\'s next event, whatever it 
 });
 
 void t.test('membership writes are fenced by profile version and evaluation time', async (t) => {
-  const version = Number(await redis.hget(tenantKeys(ns, 'acme').profile(pid).hash, 'version'));
+  const version = Number(await redis.hget(profileKeysOf(ns, 'acme', pid).hash, 'version'));
   t.same(await rt.segments.writeMembership('acme', pid, version - 1, [['pro', false]], { at: clock + 1, schedule: 'set', nextChange: undefined, definitions: undefined }), [],
     'an evaluation of an older version changes nothing');
   t.same(await rt.segments.writeMembership('acme', pid, version, [['pro', false]], { at: clock - 60_000, schedule: 'set', nextChange: undefined, definitions: undefined }), [],

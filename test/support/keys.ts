@@ -1,7 +1,7 @@
 import type { RedisLayout } from '../../src/config/config.ts';
 import type { RedisClient } from '../../src/infra/redis.ts';
 import type { Identifier } from '../../src/identity/identifier.ts';
-import { bucketKeys, bucketOf, identifierOwner, profileKeys, tenantKeys } from '../../src/profiles/keys.ts';
+import { bucketKeys, bucketOf, identifierOwner, profileKeys, tenantKeys, type ProfileKeys } from '../../src/profiles/keys.ts';
 
 /*
  * Reads of Redis state that tests assert on, for the families whose layout changes between the
@@ -61,4 +61,9 @@ export async function rememberedFor(redis: RedisClient, namespace: string, tenan
   if (TEST_LAYOUT === 'tenant') return redis.ttl(tenantKeys(namespace, tenant).dedup(messageId));
   const until = await redis.zscore(profileKeys(namespace, tenant, profileId).seen, messageId);
   return until === null ? -2 : Math.round((Number(until) - Date.now()) / 1000);
+}
+
+/** A profile's keys in the layout the suites run under. */
+export function profileKeysOf(namespace: string, tenant: string, profileId: string): ProfileKeys {
+  return TEST_LAYOUT === 'tenant' ? tenantKeys(namespace, tenant).profile(profileId) : profileKeys(namespace, tenant, profileId);
 }

@@ -9,20 +9,28 @@ import type { Metrics } from '../../src/infra/metrics.ts';
 import { streamNames } from '../../src/infra/nats.ts';
 import type { ProfilePolicies } from '../../src/profiles/policy.ts';
 import { RedisProfileStore } from '../../src/profiles/profile.redis.ts';
+import { RedisProfileStoreV2 } from '../../src/profiles/profile-v2.redis.ts';
+import type { ProfileStore } from '../../src/profiles/store.ts';
 import { natsSegmentChanges } from '../../src/segments/changes.nats.ts';
 import { RedisFeatureStore } from '../../src/segments/features.redis.ts';
+import { FeatureStoreV2 } from '../../src/segments/features-v2.redis.ts';
 import { ClickHouseMembershipHistory } from '../../src/segments/history.clickhouse.ts';
 import { RedisSegmentStore } from '../../src/segments/segment.redis.ts';
+import { RedisMembershipStoreV2, RedisSegmentStoreV2 } from '../../src/segments/segment-v2.redis.ts';
+import type { FeatureStore, ProfileIndex } from '../../src/segments/store.ts';
 import { EventWriter } from '../../src/warehouse/events.ts';
 import type { Warehouse } from '../../src/warehouse/port.ts';
 import { ingest, type BatchReport, type IngestSinks } from '../../processors/ingest.ts';
 import { eventually } from './env.ts';
+import { TEST_BUCKETS, TEST_LAYOUT } from './keys.ts';
 
-/** The real-time path wired as src/main.ts wires it, with the clock the test controls. */
+/** The real-time path wired as src/main.ts wires it (in the layout of TEST_LAYOUT), with the clock the test controls. */
 export interface RealtimeHarness {
-  readonly profiles: RedisProfileStore;
+  readonly profiles: ProfileStore;
   readonly segments: RedisSegmentStore;
-  readonly features: RedisFeatureStore;
+  readonly features: FeatureStore;
+  /** The profile index of the layout (the per-profile layout's is the bucketed membership store's). */
+  readonly index?: ProfileIndex;
   readonly history: ClickHouseMembershipHistory;
   /** Publishes one event to `<ns>.events.<tenant>`. */
   publish(tenant: string, event: object): Promise<void>;
@@ -42,9 +50,22 @@ export interface RealtimeOptions {
 /** Starts the ingest pipeline over the namespace's JetStream stream, reading time from `now`. */
 export async function startRealtime(nc: NatsConnection, redis: RedisClient, warehouse: Warehouse, ns: string, metrics: Metrics, now: () => number, options: RealtimeOptions = {}): Promise<RealtimeHarness> {
   const names = streamNames(ns);
-  const profiles = new RedisProfileStore(redis, ns, 3600, options.policies === undefined ? {} : { policies: options.policies });
-  const segments = new RedisSegmentStore(redis, ns);
-  const features = new RedisFeatureStore(redis, ns, 3600);
+  const policies = options.policies === undefined ? {} : { policies: options.policies };
+  let profiles: ProfileStore;
+  let segments: RedisSegmentStore;
+  let features: FeatureStore;
+  let index: ProfileIndex | undefined;
+  if (TEST_LAYOUT === 'tenant') {
+    profiles = new RedisProfileStore(redis, ns, 3600, policies);
+    segments = new RedisSegmentStore(redis, ns);
+    features = new RedisFeatureStore(redis, ns, 3600);
+  } else {
+    const membership = new RedisMembershipStoreV2(redis, ns, TEST_BUCKETS);
+    profiles = new RedisProfileStoreV2(redis, ns, 3600, { ...policies, merge: { buckets: TEST_BUCKETS, gone: (tenant, loser, segs) => membership.gone(tenant, loser, segs) } });
+    segments = new RedisSegmentStoreV2(redis, ns, membership);
+    features = new FeatureStoreV2(redis, ns, 3600);
+    index = membership;
+  }
   const history = new ClickHouseMembershipHistory(warehouse, ns);
   const source = await jetStreamSource(nc, names.events, names.processorDurable, 100);
   const done = lastValueFrom(ingest(source.iterator, {
@@ -55,7 +76,7 @@ export async function startRealtime(nc: NatsConnection, redis: RedisClient, ware
   const js = jetstream(nc);
   let published = 0;
   return {
-    profiles, segments, features, history,
+    profiles, segments, features, history, ...(index === undefined ? {} : { index }),
     async publish(tenant, event) {
       const h = headers();
       h.set('Content-Type', 'application/json');
