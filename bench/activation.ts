@@ -211,7 +211,7 @@ async function startApiPulse(ctx: ActivationContext, o: { label: string; nearCac
     ...process.env,
     PULSE_NAMESPACE: ctx.pulse.namespace, PULSE_DATA_DIR: join(ctx.tmp, `data-${o.label}`), PULSE_HOST: HOST,
     PULSE_GRPC_PORT: String(grpcPort), PULSE_HTTP_PORT: String(httpPort), PULSE_NATS_URL: NATS_URL, PULSE_REDIS_URL: REDIS_URL,
-    PULSE_LOG_LEVEL: 'warn', ...(o.nearCache ? {} : { PULSE_NEAR_CACHE_ENTRIES: '0' }),
+    PULSE_LOG_LEVEL: 'warn', PULSE_REDIS_LAYOUT: ctx.pulse.layout, ...(o.nearCache ? {} : { PULSE_NEAR_CACHE_ENTRIES: '0' }),
     PULSE_API_KEYS: JSON.stringify([{ key: ctx.pulse.apiKey, tenant: 'bench', scopes: ['*'] }]),
   };
   const profile = o.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`, `--cpu-prof-name=${o.label}.cpuprofile`];

@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { RedisClient } from '../src/infra/redis.ts';
 import { generateKey } from '../src/auth/keys.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { loadConfig, type RedisLayout } from '../src/config/config.ts';
 import type { GetAudienceResponse__Output } from '../src/gen/pulse/v1/GetAudienceResponse.ts';
 import type { Segment__Output } from '../src/gen/pulse/v1/Segment.ts';
 import { createLogger } from '../src/infra/log.ts';
@@ -21,6 +21,8 @@ export const BENCH_TENANT = 'bench';
 export interface BenchPulse {
   readonly pulse: RunningPulse;
   readonly namespace: string;
+  /** Its Redis key layout (PULSE_REDIS_LAYOUT): the Pulses a phase starts beside it use the same. */
+  readonly layout: RedisLayout;
   readonly grpcPort: number;
   readonly httpPort: number;
   /** A `*` key of tenant `bench`. */
@@ -29,11 +31,11 @@ export interface BenchPulse {
 }
 
 /** Starts Pulse (every role) on free ports with a generated key; the warehouse is chdb in `dataDir`. */
-export async function startBenchPulse(namespace: string, dataDir: string): Promise<BenchPulse> {
+export async function startBenchPulse(namespace: string, dataDir: string, layout: RedisLayout = 'tenant'): Promise<BenchPulse> {
   const apiKey = generateKey();
   const config = loadConfig({
     PULSE_NAMESPACE: namespace, PULSE_DATA_DIR: dataDir, PULSE_HOST: HOST, PULSE_GRPC_PORT: '0', PULSE_HTTP_PORT: '0',
-    PULSE_NATS_URL: NATS_URL, PULSE_REDIS_URL: REDIS_URL, PULSE_LOG_LEVEL: 'warn',
+    PULSE_NATS_URL: NATS_URL, PULSE_REDIS_URL: REDIS_URL, PULSE_LOG_LEVEL: 'warn', PULSE_REDIS_LAYOUT: layout,
     // The collector's per-key limit (default 1000 req/s) would answer 429 under wrk; the limiter
     // still runs on every request, only its ceiling is lifted.
     PULSE_HTTP_RATE_LIMIT: '1000000',
@@ -43,7 +45,7 @@ export async function startBenchPulse(namespace: string, dataDir: string): Promi
   if (pulse.grpcPort === undefined) throw new Error('Pulse started without gRPC');
   const url = `http://${HOST}:${pulse.httpPort}/metrics`;
   return {
-    pulse, namespace, grpcPort: pulse.grpcPort, httpPort: pulse.httpPort, apiKey,
+    pulse, namespace, layout, grpcPort: pulse.grpcPort, httpPort: pulse.httpPort, apiKey,
     scrape: async () => {
       const res = await fetch(url);
       if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);

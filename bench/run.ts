@@ -119,14 +119,16 @@ async function waitForQuiet(maxMs: number): Promise<number> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, only: { type: 'string' }, layout: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help === true) {
-    log('npm run bench [-- --quick | --cpu-prof | --only activation | --only segments | --only enrich-floor]   (see bench/README.md)');
+    log('npm run bench [-- --quick | --cpu-prof | --only activation | --only segments | --only enrich-floor | --layout tenant|profile]   (see bench/README.md)');
     return 0;
   }
   if (values.only !== undefined && values.only !== 'activation' && values.only !== 'segments' && values.only !== 'enrich-floor') {
     throw new Error(`--only ${values.only}: the phases that run alone are "activation", "segments" and "enrich-floor"`);
   }
+  const layout = values.layout ?? 'tenant';
+  if (layout !== 'tenant' && layout !== 'profile') throw new Error(`--layout ${layout}: the Redis key layouts are "tenant" and "profile"`);
   if (values.only === 'enrich-floor') {
     await enrichFloorMain({ root: ROOT, quick: values.quick === true });
     return 0;
@@ -141,7 +143,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const quick = values.quick === true;
   const profiling = values['cpu-prof'] === true;
   const plan = quick ? QUICK : FULL;
-  const writeRepo = !quick && !profiling && all;
+  const writeRepo = !quick && !profiling && all && layout === 'tenant';
   const startedAt = new Date();
   const loadAtStart = loadavg().map((l) => round(l, 2)).join(' ');
   const t0 = performance.now();
@@ -152,7 +154,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const profiler = profiling ? new CpuProfiler(tmp) : undefined;
   const profiles: Record<string, ProfileSummary> = {};
 
-  log(`Pulse bench ${quick ? '(quick) ' : ''}— namespace ${namespace}, temp dir ${tmp}`);
+  log(`Pulse bench ${quick ? '(quick) ' : ''}— namespace ${namespace}, temp dir ${tmp}, Redis layout ${layout}`);
+  if (layout !== 'tenant') notes.push(`Redis key layout: ${layout} (PULSE_REDIS_LAYOUT).`);
   const otherLoadAtStart = await waitForQuiet(quick ? 5_000 : 60_000);
   const h2loadPath = which('h2load');
   if (h2loadPath === undefined) {
@@ -213,7 +216,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
     // 3. Pulse ingest ------------------------------------------------------------------------
     log('\n[3/7] Pulse end-to-end ingest (startPulse in this process, embedded warehouse)');
-    const bp = await startBenchPulse(namespace, join(tmp, 'data'));
+    const bp = await startBenchPulse(namespace, join(tmp, 'data'), layout);
     pulse = bp;
     log(`  Pulse: gRPC ${HOST}:${bp.grpcPort}, HTTP ${HOST}:${bp.httpPort}`);
     await createSegments(pulse, SEGMENTS);
