@@ -18,6 +18,7 @@ import { unary } from '../src/infra/grpc-server.ts';
 import { createLogger } from '../src/infra/log.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
 import { loadPulseGrpc } from '../src/infra/proto.ts';
+import { withFastEnrichResponse } from '../src/targeting/enrich-response.ts';
 import { NearCache } from '../src/targeting/near-cache.ts';
 import { scanBidRequest } from '../src/targeting/openrtb.ts';
 import { targetingHandlers } from '../src/targeting/service.ts';
@@ -71,7 +72,9 @@ function main(): void {
       break;
   }
   const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
-  server.addService(loadPulseGrpc().pulse.v1.TargetingService.service, { EnrichBidRequest: handler });
+  // Every handler that answers bytes encodes its answer as Pulse does (the empty one stays the bench's ceiling).
+  const service = loadPulseGrpc().pulse.v1.TargetingService.service;
+  server.addService(variant === 'empty' ? service : withFastEnrichResponse(service), { EnrichBidRequest: handler });
   serveChild(server);
 }
 

@@ -62,6 +62,7 @@ import { RedisAudienceReader } from './targeting/audience.redis.ts';
 import { RedisAudienceReaderV2 } from './targeting/audience-v2.redis.ts';
 import type { AudienceReader } from './targeting/store.ts';
 import { natsSharingChanges, natsTaxonomyChanges, subscribeInvalidation } from './targeting/invalidation.nats.ts';
+import { withFastEnrichResponse } from './targeting/enrich-response.ts';
 import { NearCache } from './targeting/near-cache.ts';
 import { sharingHandlers, targetingHandlers, type TargetingDeps } from './targeting/service.ts';
 import { sharingAudit } from './targeting/sharing-audit.clickhouse.ts';
@@ -307,7 +308,7 @@ export async function startPulse(config: Config, keys: readonly ApiKey[], role: 
         profiles, frequency: adapters.frequency, outcomes: new OutcomeWriter(warehouse, config.namespace), now: Date.now,
       };
       grpcServer = await startGrpcServer(config.host, config.grpcPort, [
-        { name: 'pulse.v1.TargetingService', definition: pkg.pulse.v1.TargetingService.service, handlers: targetingHandlers(ctx, targeting) },
+        { name: 'pulse.v1.TargetingService', definition: withFastEnrichResponse(pkg.pulse.v1.TargetingService.service), handlers: targetingHandlers(ctx, targeting) },
         {
           name: 'pulse.v1.DataSharingService', definition: pkg.pulse.v1.DataSharingService.service,
           handlers: sharingHandlers(ctx, { store: sharing, record: async (c) => { await audit(c); await announce(c); }, taxonomyChanged: natsTaxonomyChanges(nc, config.namespace) }),
