@@ -117,8 +117,30 @@ interface View {
   readonly absorbing: Map<string, readonly Acceptance[]>;
 }
 
-function newView(from?: View): View {
-  return { owners: new Map(from?.owners), profiles: new Map(from?.profiles), absorbing: new Map(from?.absorbing) };
+function newView(): View {
+  return { owners: new Map(), profiles: new Map(), absorbing: new Map() };
+}
+
+/**
+ * A component's own view: what the batch's view knows of the component's identifiers and of their
+ * owners, copied (the component changes it as it goes). Only those: a batch of 50,000 events holds
+ * thousands of components, and a copy of the whole batch's view each would be quadratic (a heap
+ * exhausted at 4 GB in the bench). Whatever a component needs beyond it is read when needed.
+ */
+function componentView(from: View, identifiers: readonly Identifier[]): View {
+  const view = newView();
+  for (const idf of identifiers) {
+    const key = identifierKey(idf);
+    const owner = from.owners.get(key);
+    if (owner === undefined) continue;
+    view.owners.set(key, owner);
+    if (owner === null) continue;
+    const snapshot = from.profiles.get(owner);
+    if (snapshot !== undefined) view.profiles.set(owner, snapshot);
+    const absorbing = from.absorbing.get(owner);
+    if (absorbing !== undefined) view.absorbing.set(owner, absorbing);
+  }
+  return view;
 }
 
 /**
@@ -256,7 +278,7 @@ export class RedisProfileStoreV2 implements ProfileStore {
       return pid === null || pid === undefined ? [] : [pid];
     });
     const settled = await Promise.allSettled(components(events, profilesOf).map(async (indexes) => {
-      const view = newView(seen);
+      const view = componentView(seen, indexes.flatMap((i) => events[i]?.identifiers ?? []));
       for (const i of indexes) {
         const e = events[i];
         if (e !== undefined) out[i] = await this.#applyOne(tenant, policy, view, e, reborn[i] === true);
