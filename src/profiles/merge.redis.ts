@@ -146,7 +146,7 @@ export class MergeRunner {
 
   /** `jobs` of L's bucket: the journal of merges whose loser is L (§1, §3.5). */
   journalKey(tenant: string, loser: string): string {
-    return `${bucketKeys(this.#namespace, tenant, bucketOf(loser, this.#options.buckets)).prefix}jobs`;
+    return bucketKeys(this.#namespace, tenant, bucketOf(loser, this.#options.buckets)).jobs;
   }
 
   #prefix(tenant: string, pid: string): string {
@@ -314,7 +314,7 @@ export class MergeRunner {
     const lease = this.#options.leaseMs ?? DEFAULT_LEASE_MS;
     const done = new Map<string, CompleteOutcome>();
     for (let b = 0; b < this.#options.buckets; b++) {
-      const due = await this.#redis.zrangebyscore(`${bucketKeys(this.#namespace, tenant, b).prefix}jobs`, '-inf', Date.now() - lease);
+      const due = await this.#redis.zrangebyscore(bucketKeys(this.#namespace, tenant, b).jobs, '-inf', Date.now() - lease);
       for (const member of due) {
         const loser = member.split('|')[1] ?? '';
         if (member.startsWith('m|') && !done.has(loser)) done.set(loser, await this.completeMerge(tenant, loser));

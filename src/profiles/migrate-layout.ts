@@ -329,7 +329,7 @@ class Migration {
     let done = 0;
     const total = v1.ids.length + v1.syncs.length + v1.identifierFc.length;
     for (const chunk of chunks(v1.ids, 1000)) {
-      const owners = await execPipeline(chunk.reduce((p, idf) => p.get(`${this.#keys.prefix}id:${idf}`), this.#redis.pipeline())) as (string | null)[];
+      const owners = await execPipeline(chunk.reduce((p, idf) => p.get(this.#keys.identifier(checkedIdentifier(idf))), this.#redis.pipeline())) as (string | null)[];
       await Promise.all(chunk.map(async (idf, i) => {
         const to = owners[i] === null || owners[i] === undefined ? undefined : live(owners[i]);
         const key = identifierOwner(this.#ns, this.#tenant, checkedIdentifier(idf));
@@ -394,7 +394,7 @@ class Migration {
     if (liveV2 !== segsOf.size) problems.push(`profiles: ${segsOf.size} live in v1, ${liveV2} in v2`);
     if (tombV2 !== tombstones.length) problems.push(`tombstones: ${tombstones.length} in v1, ${tombV2} in v2`);
     const owners = await Promise.all(v1.ids.map((idf) => this.#redis.get(identifierOwner(this.#ns, this.#tenant, checkedIdentifier(idf)))));
-    const v1Owners = await Promise.all(v1.ids.map((idf) => this.#redis.get(`${this.#keys.prefix}id:${idf}`)));
+    const v1Owners = await Promise.all(v1.ids.map((idf) => this.#redis.get(this.#keys.identifier(checkedIdentifier(idf)))));
     const wrongOwners = v1.ids.filter((_, i) => owners[i] !== (v1Owners[i] === null || v1Owners[i] === undefined ? null : live(v1Owners[i]) ?? null)).length;
     if (wrongOwners > 0) problems.push(`identifiers: ${wrongOwners} of ${v1.ids.length} owner keys differ`);
     const segmentIds = new Set([...defined, ...[...segsOf.values()].flat()]);

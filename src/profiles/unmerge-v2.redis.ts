@@ -89,7 +89,7 @@ export class RedisUnmergeStateV2 implements UnmergeState {
 
   /** `jobs` of P's bucket: where the unmerges of P are journaled (MergeRunner.journalKey for a loser P). */
   journalKey(tenant: string, profileId: string): string {
-    return `${bucketKeys(this.#namespace, tenant, bucketOf(profileId, this.#options.buckets)).prefix}jobs`;
+    return bucketKeys(this.#namespace, tenant, bucketOf(profileId, this.#options.buckets)).jobs;
   }
 
   async snapshot(tenant: string, profileId: string): Promise<ProfileSnapshot | undefined> {
@@ -226,7 +226,7 @@ export async function sweepJournals<M, U>(redis: RedisClient, namespace: string,
   const merges = new Map<string, M>();
   const unmerges = new Map<string, U>();
   for (let b = 0; b < options.buckets; b++) {
-    const due = await redis.zrangebyscore(`${bucketKeys(namespace, tenant, b).prefix}jobs`, '-inf', Date.now() - lease);
+    const due = await redis.zrangebyscore(bucketKeys(namespace, tenant, b).jobs, '-inf', Date.now() - lease);
     for (const member of due) {
       const pid = member.split('|')[1] ?? '';
       if (member.startsWith('m|') && !merges.has(pid)) merges.set(pid, await finishers.merges.completeMerge(tenant, pid));
