@@ -28,6 +28,7 @@ import { parseRuleText } from '../../src/segments/rule-text.ts';
 import type { FeatureStore } from '../../src/segments/store.ts';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from '../support/env.ts';
 import { startRedisCluster } from '../support/redis-cluster.ts';
+import { aliceAndBob, UNMERGE_SEGMENTS } from '../support/unmerge-fixtures.ts';
 
 /*
  * Unmerge on the per-profile layout (src/profiles/per-profile-layout.md §3.6, step 9): the scenarios of
@@ -46,27 +47,9 @@ const MIN = 60_000;
 const base = Date.now() - 24 * 60 * MIN;
 const at = (minutes: number): string => new Date(base + minutes * MIN).toISOString();
 const log = createLogger('silent');
-const SEGMENTS = Object.entries({
-  buyer: 'count(Purchase) >= 2',
-  big_spender: 'sum(Purchase.revenue) in last 30 days >= 100',
-  oslo: 'city = "Oslo"',
-  searcher: 'count(Search) in last 7 days >= 1',
-}).map(([id, text]) => ({ id, rule: parseRuleText(text) }));
+const SEGMENTS = Object.entries(UNMERGE_SEGMENTS).map(([id, text]) => ({ id, rule: parseRuleText(text) }));
 const FEATURES = featuresOf(...SEGMENTS.map((s) => s.rule));
-const household = { externalIds: [{ type: 'cookie', id: 'household-1' }] };
-const ALICE = [
-  { type: 'identify', messageId: 'a1', userId: 'alice', anonymousId: 'a-dev', traits: { name: 'Alice', interests: ['golf'] }, timestamp: at(0) },
-  { type: 'track', messageId: 'a2', userId: 'alice', event: 'Purchase', properties: { revenue: 120 }, timestamp: at(10) },
-  { type: 'page', messageId: 'a3', anonymousId: 'a-dev', name: 'Home', context: household, timestamp: at(20) },
-  { type: 'track', messageId: 'a4', userId: 'alice', event: 'Search', timestamp: at(70) },
-];
-const BOB = [
-  { type: 'identify', messageId: 'b1', anonymousId: 'b-dev', traits: { name: 'Bob', city: 'Oslo', interests: ['chess'] }, timestamp: at(30) },
-  { type: 'track', messageId: 'b2', anonymousId: 'b-dev', event: 'Purchase', properties: { revenue: 30 }, timestamp: at(40) },
-  // The household cookie fuses Bob into Alice's (older) profile.
-  { type: 'track', messageId: 'b3', anonymousId: 'b-dev', event: 'Search', context: household, timestamp: at(50) },
-  { type: 'track', messageId: 'b4', anonymousId: 'b-dev', event: 'Purchase', properties: { revenue: 25 }, timestamp: at(60) },
-];
+const { household, ALICE, BOB } = aliceAndBob(at);
 const id = (type: string, value: string): Identifier => ({ type, id: value });
 const bDev = id('anonymous_id', 'b-dev');
 

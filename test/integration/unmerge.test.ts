@@ -32,6 +32,7 @@ import { cleanupNamespace, eventually, uniqueNamespace } from '../support/env.ts
 import { segMembers, segsOf } from '../support/keys.ts';
 import { startRealtime, type RealtimeHarness } from '../support/realtime.ts';
 import { openTestStack, type TestStack } from '../support/stack.ts';
+import { aliceAndBob, UNMERGE_SEGMENTS } from '../support/unmerge-fixtures.ts';
 
 const ns = uniqueNamespace('unm');
 // Reference profiles, each built from one person's events only (tenants `alice` and `bob`).
@@ -43,26 +44,8 @@ const base = Date.now() - 24 * 60 * MIN;
 const at = (minutes: number) => new Date(base + minutes * MIN).toISOString();
 const metrics = createMetrics();
 const log = createLogger('silent');
-const SEGMENTS: Record<string, string> = {
-  buyer: 'count(Purchase) >= 2',
-  big_spender: 'sum(Purchase.revenue) in last 30 days >= 100',
-  oslo: 'city = "Oslo"',
-  searcher: 'count(Search) in last 7 days >= 1',
-};
-const household = { externalIds: [{ type: 'cookie', id: 'household-1' }] };
-const ALICE = [
-  { type: 'identify', messageId: 'a1', userId: 'alice', anonymousId: 'a-dev', traits: { name: 'Alice', interests: ['golf'] }, timestamp: at(0) },
-  { type: 'track', messageId: 'a2', userId: 'alice', event: 'Purchase', properties: { revenue: 120 }, timestamp: at(10) },
-  { type: 'page', messageId: 'a3', anonymousId: 'a-dev', name: 'Home', context: household, timestamp: at(20) },
-  { type: 'track', messageId: 'a4', userId: 'alice', event: 'Search', timestamp: at(70) },
-];
-const BOB = [
-  { type: 'identify', messageId: 'b1', anonymousId: 'b-dev', traits: { name: 'Bob', city: 'Oslo', interests: ['chess'] }, timestamp: at(30) },
-  { type: 'track', messageId: 'b2', anonymousId: 'b-dev', event: 'Purchase', properties: { revenue: 30 }, timestamp: at(40) },
-  // The household cookie fuses Bob into Alice's (older) profile.
-  { type: 'track', messageId: 'b3', anonymousId: 'b-dev', event: 'Search', context: household, timestamp: at(50) },
-  { type: 'track', messageId: 'b4', anonymousId: 'b-dev', event: 'Purchase', properties: { revenue: 25 }, timestamp: at(60) },
-];
+const SEGMENTS = UNMERGE_SEGMENTS;
+const { household, ALICE, BOB } = aliceAndBob(at);
 
 let stack: TestStack;
 let policies: ProfilePolicies;
