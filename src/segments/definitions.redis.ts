@@ -2,7 +2,8 @@ import { PulseError } from '../errors.ts';
 import { defineScript, execPipeline, type RedisClient, type Script } from '../infra/redis.ts';
 import { tenantKeys, type TenantKeys } from '../profiles/keys.ts';
 import type { SegmentDefinition } from './model.ts';
-import type { ProfileIndex } from './store.ts';
+import { readProfileSignals } from './signals.redis.ts';
+import type { ProfileIndex, ProfileSignals } from './store.ts';
 
 /** A stored definition version: the definition plus its number and when it was written. */
 export interface SegmentVersion extends SegmentDefinition {
@@ -203,20 +204,12 @@ export class RedisSegmentDefinitions implements ProfileIndex {
     } while (cursor !== '0');
   }
 
-  /** Last seen (`p:<id>` last_seen) and stored membership (`p:<id>:segs`) of profiles, pipelined. */
-  async signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, { lastSeen: number | undefined; segments: Set<string> }>> {
+  /** Last seen (`p:<id>` last_seen) and stored membership (`p:<id>:segs`) of profiles. */
+  signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
     const keys = this.#keys(tenant);
-    const pipeline = this.#redis.pipeline();
-    for (const pid of profileIds) {
-      const pk = keys.profile(pid);
-      pipeline.hget(pk.hash, 'last_seen').smembers(pk.segs);
-    }
-    const r = await execPipeline(pipeline);
-    return new Map(profileIds.map((pid, i) => {
-      const last = r[2 * i] as string | null;
-      return [pid, { lastSeen: last === null ? undefined : Number(last), segments: new Set(r[2 * i + 1] as string[]) }];
-    }));
+    return readProfileSignals(this.#redis, (pid) => keys.profile(pid), profileIds);
   }
+
 }
 
 function withVersion(d: SegmentDefinition & Partial<SegmentVersion>): SegmentVersion {

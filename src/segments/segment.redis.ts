@@ -4,6 +4,7 @@ import { defineScript, execPipeline, type Script, type RedisClient } from '../in
 import { tenantKeys, tenantsKey } from '../profiles/keys.ts';
 import { throwIfPaused } from '../profiles/layout.redis.ts';
 import type { SegmentDefinition } from './model.ts';
+import { readProfileSignals } from './signals.redis.ts';
 import type { DueProfile, FencedWrite, MembershipChange, MembershipWrite, ProfileSignals, SegmentStore } from './store.ts';
 
 /**
@@ -77,23 +78,11 @@ export class RedisSegmentStore implements SegmentStore {
     return out;
   }
 
-  async signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
-    const out = new Map<string, ProfileSignals>();
-    if (profileIds.length === 0) return out;
+  signals(tenant: string, profileIds: readonly string[]): Promise<Map<string, ProfileSignals>> {
     const keys = tenantKeys(this.#namespace, tenant);
-    const pipeline = this.#redis.pipeline();
-    for (const pid of profileIds) {
-      const pk = keys.profile(pid);
-      pipeline.hmget(pk.hash, 'last_seen', 'seg_defs').smembers(pk.segs);
-    }
-    const r = await execPipeline(pipeline);
-    profileIds.forEach((pid, i) => {
-      const [lastSeen, evaluated] = r[2 * i] as [string | null, string | null];
-      const seen = lastSeen === null ? NaN : Number(lastSeen);
-      out.set(pid, { lastSeen: Number.isFinite(seen) ? seen : undefined, evaluated: evaluated ?? undefined, segments: new Set(r[2 * i + 1] as string[]) });
-    });
-    return out;
+    return readProfileSignals(this.#redis, (pid) => keys.profile(pid), profileIds);
   }
+
 
   async addTenant(tenant: string): Promise<void> {
     if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
